@@ -1,0 +1,85 @@
+//! The catalog file (FORMAT.md, "Catalog").
+
+use std::path::Path;
+
+use super::{CATALOG_FILE, CatalogData};
+use crate::error::{Error, Result};
+use crate::io::{OpenMode, Vfs};
+use crate::record::codec::{decode_owned, encode_into};
+use crate::record::u32_at;
+
+/// The catalog file starts with these 8 bytes.
+pub const CATALOG_MAGIC: [u8; 8] = *b"FLOGCAT\0";
+/// The catalog format version this build reads and writes.
+pub const CATALOG_VERSION: u32 = 1;
+const HEADER_BYTES: usize = 24;
+/// The largest catalog body accepted.
+const BODY_BYTES_MAX: usize = 64 << 20;
+
+/// Reads and checks the catalog file.
+pub fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
+    let file = fs
+        .open(path, OpenMode::ReadOnly)
+        .map_err(|e| Error::io(path, e))?;
+    let bytes = file.read_all().map_err(|e| Error::io(path, e))?;
+    let Some(h) = bytes.get(..HEADER_BYTES) else {
+        return Err(Error::corrupt(path, 0, "catalog shorter than its header"));
+    };
+    if h[..8] != CATALOG_MAGIC {
+        return Err(Error::corrupt(path, 0, "bad catalog magic"));
+    }
+    if crc32fast::hash(&h[..20]) != u32_at(h, 20) {
+        return Err(Error::corrupt(path, 20, "catalog header CRC mismatch"));
+    }
+    let version = u32_at(h, 8);
+    if version != CATALOG_VERSION {
+        return Err(Error::UnsupportedVersion {
+            file: path.to_path_buf(),
+            found: version,
+            supported: CATALOG_VERSION,
+        });
+    }
+    let len = u32_at(h, 12) as usize;
+    if len > BODY_BYTES_MAX || bytes.len() != HEADER_BYTES + len {
+        return Err(Error::corrupt(
+            path,
+            12,
+            "catalog length does not match the file",
+        ));
+    }
+    let body = &bytes[HEADER_BYTES..];
+    if crc32fast::hash(body) != u32_at(h, 16) {
+        return Err(Error::corrupt(
+            path,
+            HEADER_BYTES as u64,
+            "catalog body CRC mismatch",
+        ));
+    }
+    decode_owned(body)
+        .map_err(|e| Error::corrupt(path, HEADER_BYTES as u64, format!("catalog body: {}", e.0)))
+}
+
+/// Writes the catalog atomically: temp file, fsync, rename, directory fsync.
+pub fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> {
+    let path = dir.join(CATALOG_FILE);
+    let tmp = dir.join(format!("{CATALOG_FILE}.tmp"));
+    let mut bytes = vec![0u8; HEADER_BYTES];
+    encode_into(data, &mut bytes).map_err(|e| Error::argument("catalog", e.0))?;
+    let len = bytes.len() - HEADER_BYTES;
+    let crc = crc32fast::hash(&bytes[HEADER_BYTES..]);
+    bytes[..8].copy_from_slice(&CATALOG_MAGIC);
+    bytes[8..12].copy_from_slice(&CATALOG_VERSION.to_le_bytes());
+    bytes[12..16].copy_from_slice(&(len as u32).to_le_bytes());
+    bytes[16..20].copy_from_slice(&crc.to_le_bytes());
+    let header_crc = crc32fast::hash(&bytes[..20]);
+    bytes[20..24].copy_from_slice(&header_crc.to_le_bytes());
+    let file = fs
+        .open(&tmp, OpenMode::CreateTruncate)
+        .map_err(|e| Error::io(&tmp, e))?;
+    file.write_all_at(&bytes, 0)
+        .map_err(|e| Error::io(&tmp, e))?;
+    file.sync_data().map_err(|e| Error::io(&tmp, e))?;
+    drop(file);
+    fs.rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))
+}

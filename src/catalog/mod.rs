@@ -1,0 +1,302 @@
+//! The catalog: the workspace's sources and their write keys, persisted atomically
+//! (temp file, fsync, rename, directory fsync). See FORMAT.md, "Catalog".
+//!
+//! Lookups by write key are one hash-map probe on an immutable snapshot, so the
+//! collection path never waits for catalog changes.
+
+mod file;
+
+pub(crate) use file::read as read_catalog;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::event::NamingPolicy;
+use crate::io::Vfs;
+use crate::time::now_ms;
+
+/// The name of the catalog file inside a store directory.
+pub const CATALOG_FILE: &str = "catalog";
+/// The longest source name accepted, in bytes.
+pub const SOURCE_NAME_BYTES_MAX: usize = 200;
+
+/// The stable id of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceId(pub u32);
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A source: one place events come from (a website, a help desk, an app).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    id: SourceId,
+    name: String,
+    write_key: String,
+    enabled: bool,
+    created_ms: i64,
+    naming: Option<NamingPolicy>,
+}
+
+impl Source {
+    /// The stable id.
+    pub fn id(&self) -> SourceId {
+        self.id
+    }
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The current write key (public: it ships inside web pages and apps).
+    pub fn write_key(&self) -> &str {
+        &self.write_key
+    }
+    /// False when collection for this source is switched off.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+    /// When the source was created (ms since the Unix epoch).
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
+    /// The naming policy of this source, when it overrides the store's.
+    pub fn naming_policy(&self) -> Option<NamingPolicy> {
+        self.naming
+    }
+}
+
+/// Everything the catalog persists.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CatalogData {
+    pub store_id: [u8; 16],
+    pub next_source_id: u32,
+    pub naming: NamingPolicy,
+    pub sources: Vec<Source>,
+}
+
+/// An immutable view of the catalog.
+pub(crate) struct CatalogState {
+    pub data: CatalogData,
+    by_key: HashMap<String, usize>,
+    by_id: HashMap<SourceId, usize>,
+}
+
+impl CatalogState {
+    fn new(data: CatalogData) -> Self {
+        let by_key = data
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.write_key.clone(), i))
+            .collect();
+        let by_id = data
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect();
+        CatalogState {
+            data,
+            by_key,
+            by_id,
+        }
+    }
+
+    /// The source with this write key.
+    pub fn by_key(&self, key: &str) -> Option<&Source> {
+        self.by_key.get(key).map(|&i| &self.data.sources[i])
+    }
+
+    /// The source with this id.
+    pub fn by_id(&self, id: SourceId) -> Option<&Source> {
+        self.by_id.get(&id).map(|&i| &self.data.sources[i])
+    }
+
+    /// The naming policy in force for `source`.
+    pub fn naming_for(&self, source: &Source) -> NamingPolicy {
+        source.naming.unwrap_or(self.data.naming)
+    }
+}
+
+/// The catalog of a store.
+pub(crate) struct Catalog {
+    fs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    state: RwLock<Arc<CatalogState>>,
+    writer: Mutex<()>,
+}
+
+impl Catalog {
+    /// Opens the catalog of `dir`, creating an empty one (with a fresh store id)
+    /// when the directory has none.
+    pub fn open(fs: Arc<dyn Vfs>, dir: &Path, default_naming: NamingPolicy) -> Result<Catalog> {
+        let path = dir.join(CATALOG_FILE);
+        let data = if fs.exists(&path) {
+            file::read(&*fs, &path)?
+        } else {
+            let data = CatalogData {
+                store_id: random_bytes::<16>()?,
+                next_source_id: 1,
+                naming: default_naming,
+                sources: Vec::new(),
+            };
+            file::write(&*fs, dir, &data)?;
+            data
+        };
+        Ok(Catalog {
+            fs,
+            dir: dir.to_path_buf(),
+            state: RwLock::new(Arc::new(CatalogState::new(data))),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// The current view.
+    pub fn state(&self) -> Arc<CatalogState> {
+        self.state.read().clone()
+    }
+
+    /// Applies `change` to a copy of the data, persists it, then publishes it.
+    fn update<T>(&self, change: impl FnOnce(&mut CatalogData) -> Result<T>) -> Result<T> {
+        let _guard = self.writer.lock();
+        let mut data = self.state.read().data.clone();
+        let out = change(&mut data)?;
+        file::write(&*self.fs, &self.dir, &data)?;
+        *self.state.write() = Arc::new(CatalogState::new(data));
+        Ok(out)
+    }
+
+    fn source_mut(data: &mut CatalogData, id: SourceId) -> Result<&mut Source> {
+        data.sources
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or(Error::UnknownSource { id: id.0 })
+    }
+
+    /// Creates a source with a fresh write key.
+    pub fn create_source(&self, name: &str) -> Result<Source> {
+        check_source_name(name)?;
+        let write_key = new_write_key()?;
+        self.update(|data| {
+            let id = SourceId(data.next_source_id);
+            data.next_source_id = data
+                .next_source_id
+                .checked_add(1)
+                .ok_or_else(|| Error::argument("source", "no source ids left"))?;
+            let source = Source {
+                id,
+                name: name.to_owned(),
+                write_key,
+                enabled: true,
+                created_ms: now_ms(),
+                naming: None,
+            };
+            data.sources.push(source.clone());
+            Ok(source)
+        })
+    }
+
+    /// Renames a source.
+    pub fn rename_source(&self, id: SourceId, name: &str) -> Result<Source> {
+        check_source_name(name)?;
+        self.update(|data| {
+            let source = Self::source_mut(data, id)?;
+            source.name = name.to_owned();
+            Ok(source.clone())
+        })
+    }
+
+    /// Gives a source a new write key; the old one stops working at once.
+    pub fn rotate_write_key(&self, id: SourceId) -> Result<Source> {
+        let write_key = new_write_key()?;
+        self.update(|data| {
+            let source = Self::source_mut(data, id)?;
+            source.write_key = write_key;
+            Ok(source.clone())
+        })
+    }
+
+    /// Enables or disables collection for a source.
+    pub fn set_enabled(&self, id: SourceId, enabled: bool) -> Result<Source> {
+        self.update(|data| {
+            let source = Self::source_mut(data, id)?;
+            source.enabled = enabled;
+            Ok(source.clone())
+        })
+    }
+
+    /// Sets the naming policy of one source (`Some(id)`) or the store default.
+    /// `policy: None` on a source removes its override.
+    pub fn set_naming(&self, id: Option<SourceId>, policy: Option<NamingPolicy>) -> Result<()> {
+        self.update(|data| {
+            match id {
+                Some(id) => Self::source_mut(data, id)?.naming = policy,
+                None => data.naming = policy.unwrap_or_default(),
+            }
+            Ok(())
+        })
+    }
+}
+
+fn check_source_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::argument("name", "a source name must not be empty"));
+    }
+    if name.len() > SOURCE_NAME_BYTES_MAX {
+        return Err(Error::argument(
+            "name",
+            format!("longer than {SOURCE_NAME_BYTES_MAX} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::io("the OS random source", std::io::Error::other(e.to_string())))?;
+    Ok(bytes)
+}
+
+/// A write key: `wk_` and 160 random bits from the OS, as 32 base-32 characters.
+fn new_write_key() -> Result<String> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let bytes = random_bytes::<20>()?;
+    let mut key = String::with_capacity(35);
+    key.push_str("wk_");
+    let mut bits = 0u32;
+    let mut acc = 0u32;
+    for b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            key.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_keys_are_long_printable_and_distinct() {
+        let a = new_write_key().unwrap();
+        let b = new_write_key().unwrap();
+        assert_eq!(a.len(), 35);
+        assert!(a.starts_with("wk_") && a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
+        assert_ne!(a, b);
+    }
+}

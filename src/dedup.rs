@@ -1,0 +1,171 @@
+//! The duplicate window: a retried event (same source and `message_id`, received
+//! within the window) is stored once, and the retry gets the original's receipt.
+//!
+//! Entries are keyed by source and the 32-bit message hash stored in record
+//! headers; a hit is confirmed by comparing the full message id of the original
+//! record, so hash collisions never merge different events. Concurrent collectors
+//! of the same message id are serialised by a pending claim: the second waits for
+//! the first's append and then sees it as a duplicate. The window is rebuilt from
+//! the log's recent segments (their index files) on open.
+
+use std::collections::{HashMap, VecDeque};
+
+use parking_lot::{Condvar, Mutex};
+
+/// What a claim found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// No earlier event: the caller must append, then `resolve`.
+    New,
+    /// An earlier stored event with this message id.
+    Stored(u64),
+    /// An earlier event of the same batch (same owner) with this message id.
+    SameBatch,
+}
+
+enum Entry {
+    Pending { message_id: String, owner: u64 },
+    Stored { seq: u64 },
+}
+
+#[derive(Default)]
+struct Inner {
+    slots: HashMap<(u32, u32), Vec<Entry>>,
+    /// Stored entries in receive order, for expiry: (received, source, hash, seq).
+    order: VecDeque<(i64, u32, u32, u64)>,
+}
+
+pub(crate) struct DedupWindow {
+    window_ms: i64,
+    capacity: usize,
+    inner: Mutex<Inner>,
+    resolved: Condvar,
+}
+
+impl DedupWindow {
+    pub fn new(window_ms: i64, capacity: usize) -> Self {
+        DedupWindow {
+            window_ms,
+            capacity,
+            inner: Mutex::new(Inner::default()),
+            resolved: Condvar::new(),
+        }
+    }
+
+    /// The number of stored message ids remembered.
+    pub fn len(&self) -> usize {
+        self.inner.lock().order.len()
+    }
+
+    /// Claims (source, message id) for `owner` (one collect call). `same_message`
+    /// tells whether the stored record `seq` has exactly this message id.
+    pub fn claim(
+        &self,
+        source: u32,
+        hash: u32,
+        message_id: &str,
+        owner: u64,
+        same_message: &dyn Fn(u64) -> bool,
+    ) -> Claim {
+        let mut inner = self.inner.lock();
+        loop {
+            let mut wait = false;
+            if let Some(entries) = inner.slots.get(&(source, hash)) {
+                for entry in entries {
+                    match entry {
+                        Entry::Stored { seq } if same_message(*seq) => return Claim::Stored(*seq),
+                        Entry::Pending {
+                            message_id: m,
+                            owner: o,
+                        } if m == message_id => {
+                            if *o == owner {
+                                return Claim::SameBatch;
+                            }
+                            wait = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if !wait {
+                break;
+            }
+            self.resolved.wait(&mut inner);
+        }
+        inner
+            .slots
+            .entry((source, hash))
+            .or_default()
+            .push(Entry::Pending {
+                message_id: message_id.to_owned(),
+                owner,
+            });
+        Claim::New
+    }
+
+    /// Settles a pending claim: `Some(seq)` once stored, `None` when the event was
+    /// not stored after all.
+    pub fn resolve(
+        &self,
+        source: u32,
+        hash: u32,
+        message_id: &str,
+        owner: u64,
+        stored: Option<(u64, i64)>,
+    ) {
+        let mut inner = self.inner.lock();
+        if let Some(entries) = inner.slots.get_mut(&(source, hash)) {
+            let at = entries.iter().position(
+                |e| matches!(e, Entry::Pending { message_id: m, owner: o } if m == message_id && *o == owner),
+            );
+            if let Some(at) = at {
+                match stored {
+                    Some((seq, _)) => entries[at] = Entry::Stored { seq },
+                    None => {
+                        entries.swap_remove(at);
+                    }
+                }
+            }
+            if entries.is_empty() {
+                inner.slots.remove(&(source, hash));
+            }
+        }
+        if let Some((seq, received)) = stored {
+            inner.order.push_back((received, source, hash, seq));
+            self.expire(&mut inner, received);
+        }
+        drop(inner);
+        self.resolved.notify_all();
+    }
+
+    /// Remembers a stored record found when the log was opened.
+    pub fn remember(&self, source: u32, hash: u32, seq: u64, received_ms: i64, now_ms: i64) {
+        if received_ms < now_ms - self.window_ms {
+            return;
+        }
+        let mut inner = self.inner.lock();
+        inner
+            .slots
+            .entry((source, hash))
+            .or_default()
+            .push(Entry::Stored { seq });
+        inner.order.push_back((received_ms, source, hash, seq));
+        self.expire(&mut inner, now_ms);
+    }
+
+    fn expire(&self, inner: &mut Inner, now_ms: i64) {
+        let oldest = now_ms - self.window_ms;
+        while let Some(&(received, source, hash, seq)) = inner.order.front() {
+            if received >= oldest && inner.order.len() <= self.capacity {
+                break;
+            }
+            inner.order.pop_front();
+            if let Some(entries) = inner.slots.get_mut(&(source, hash)) {
+                entries.retain(|e| !matches!(e, Entry::Stored { seq: s } if *s == seq));
+                if entries.is_empty() {
+                    inner.slots.remove(&(source, hash));
+                }
+            }
+        }
+    }
+}

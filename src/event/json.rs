@@ -1,0 +1,383 @@
+//! JSON intake: the Firstparty payload, one event or a batch, parsed with limits
+//! and turned into a [`NewEvent`] with precise, field-named errors. JSON output of
+//! stored values lives here too, so both directions agree.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use super::new_event::{Limits, NewEvent, check_timestamp};
+use super::{Map, Value};
+use crate::error::{Error, Result};
+use crate::time::parse_rfc3339;
+
+/// The top-level fields of a Firstparty payload.
+pub const PAYLOAD_FIELDS: &[&str] = &[
+    "event",
+    "write_key",
+    "properties",
+    "context",
+    "profile_id",
+    "session_id",
+    "timestamp",
+    "message_id",
+];
+
+/// Parses one JSON value with a nesting limit; remembers which top-level field
+/// failed so the error can name it.
+struct ValueSeed<'f> {
+    level: usize,
+    max: usize,
+    failed_field: &'f RefCell<Option<String>>,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Int(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float(f))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.level > self.max {
+            return Err(de::Error::custom(format_args!(
+                "nested deeper than {} levels",
+                self.max
+            )));
+        }
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element_seed(ValueSeed {
+            level: self.level + 1,
+            max: self.max,
+            failed_field: self.failed_field,
+        })? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        if self.level > self.max {
+            return Err(de::Error::custom(format_args!(
+                "nested deeper than {} levels",
+                self.max
+            )));
+        }
+        let top = self.level == 0;
+        let mut map = Map::new();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = access.next_key::<String>()? {
+            let duplicate = if map.len() < 16 {
+                map.contains_key(&key)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(map.keys().map(str::to_owned));
+                }
+                !seen.insert(key.clone())
+            };
+            if duplicate {
+                if top {
+                    *self.failed_field.borrow_mut() = Some(key.clone());
+                }
+                return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
+            }
+            let seed = ValueSeed {
+                level: self.level + 1,
+                max: self.max,
+                failed_field: self.failed_field,
+            };
+            let value = match access.next_value_seed(seed) {
+                Ok(v) => v,
+                Err(e) => {
+                    if top && self.failed_field.borrow().is_none() {
+                        *self.failed_field.borrow_mut() = Some(key);
+                    }
+                    return Err(e);
+                }
+            };
+            map.push_unique(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+/// Parses a JSON document into a value, nesting at most `max` levels below the top.
+fn parse_value(bytes: &[u8], max: usize) -> Result<Value> {
+    let failed = RefCell::new(None);
+    let seed = ValueSeed {
+        level: 0,
+        max,
+        failed_field: &failed,
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    parsed.map_err(|e| {
+        let field = failed.into_inner().unwrap_or_else(|| "json".to_owned());
+        Error::invalid(field, e.to_string())
+    })
+}
+
+fn take_string(map: &mut Map, field: &str) -> Result<Option<String>> {
+    match map.remove(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(Error::invalid(
+            field,
+            format!("expected a string, found {}", other.type_name()),
+        )),
+    }
+}
+
+fn take_object(map: &mut Map, field: &str) -> Result<Map> {
+    match map.remove(field) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(other) => Err(Error::invalid(
+            field,
+            format!("expected an object, found {}", other.type_name()),
+        )),
+    }
+}
+
+/// Parses a Firstparty payload (one event). `default_write_key` applies when the
+/// payload has none (a batch-level key).
+pub(crate) fn parse_event(
+    bytes: &[u8],
+    limits: &Limits,
+    default_write_key: Option<&str>,
+) -> Result<NewEvent> {
+    if bytes.len() > limits.event_bytes_max {
+        return Err(Error::TooLarge {
+            what: "event",
+            size: bytes.len(),
+            limit: limits.event_bytes_max,
+        });
+    }
+    let mut map = match parse_value(bytes, limits.depth_max)? {
+        Value::Object(map) => map,
+        other => {
+            return Err(Error::invalid(
+                "json",
+                format!("expected an object, found {}", other.type_name()),
+            ));
+        }
+    };
+    let name = match take_string(&mut map, "event")? {
+        Some(name) => name,
+        None => return Err(Error::invalid("event", "missing")),
+    };
+    let write_key = match (take_string(&mut map, "write_key")?, default_write_key) {
+        (Some(key), _) => key,
+        (None, Some(key)) => key.to_owned(),
+        (None, None) => return Err(Error::invalid("write_key", "missing")),
+    };
+    let properties = take_object(&mut map, "properties")?;
+    let context = take_object(&mut map, "context")?;
+    let profile_id = take_string(&mut map, "profile_id")?;
+    let session_id = match map.remove("session_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Int(n)) => Some(n.to_string()),
+        Some(Value::UInt(n)) => Some(n.to_string()),
+        Some(other) => {
+            return Err(Error::invalid(
+                "session_id",
+                format!(
+                    "expected a string or an integer, found {}",
+                    other.type_name()
+                ),
+            ));
+        }
+    };
+    let timestamp_ms = match map.remove("timestamp") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(
+            parse_rfc3339(&s)
+                .map_err(|why| Error::invalid("timestamp", format!("{s:?}: {why}")))?,
+        ),
+        Some(Value::Int(ms)) => Some(ms),
+        Some(other) => {
+            return Err(Error::invalid(
+                "timestamp",
+                format!(
+                    "expected an RFC 3339 string or integer epoch milliseconds, found {}",
+                    other.type_name()
+                ),
+            ));
+        }
+    };
+    if let Some(ms) = timestamp_ms {
+        check_timestamp(ms)?;
+    }
+    let message_id = take_string(&mut map, "message_id")?;
+    if let Some(unknown) = map.keys().next() {
+        return Err(Error::invalid(
+            unknown,
+            format!(
+                "unknown field; the payload fields are {}; put custom data in properties or context",
+                PAYLOAD_FIELDS.join(", ")
+            ),
+        ));
+    }
+    let event = NewEvent {
+        name,
+        write_key,
+        profile_id,
+        session_id,
+        message_id,
+        timestamp_ms,
+        properties,
+        context,
+    };
+    event.validate(limits)?;
+    Ok(event)
+}
+
+/// The items of a batch request, still unparsed.
+pub(crate) struct BatchItems<'a> {
+    pub items: Vec<&'a RawValue>,
+    pub write_key: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchObject<'a> {
+    #[serde(borrow)]
+    batch: Vec<&'a RawValue>,
+    #[serde(default)]
+    write_key: Option<String>,
+}
+
+/// Splits a batch request (`[...]` or `{"batch": [...], "write_key": "..."}`) into
+/// its items without parsing them.
+pub(crate) fn split_batch<'a>(bytes: &'a [u8], limits: &Limits) -> Result<BatchItems<'a>> {
+    if bytes.len() > limits.batch_bytes_max {
+        return Err(Error::TooLarge {
+            what: "batch",
+            size: bytes.len(),
+            limit: limits.batch_bytes_max,
+        });
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let parsed = match first {
+        Some(b'[') => serde_json::from_slice::<Vec<&RawValue>>(bytes).map(|items| BatchItems {
+            items,
+            write_key: None,
+        }),
+        Some(b'{') => serde_json::from_slice::<BatchObject<'_>>(bytes).map(|b| BatchItems {
+            items: b.batch,
+            write_key: b.write_key,
+        }),
+        _ => {
+            return Err(Error::invalid(
+                "json",
+                "a batch is a JSON array or an object with a \"batch\" array",
+            ));
+        }
+    };
+    let items = parsed.map_err(|e| Error::invalid("batch", e.to_string()))?;
+    if items.items.len() > limits.batch_events_max {
+        return Err(Error::invalid(
+            "batch",
+            format!(
+                "{} events; the limit is {}",
+                items.items.len(),
+                limits.batch_events_max
+            ),
+        ));
+    }
+    Ok(items)
+}
+
+/// Serializes a stored value as natural JSON (integers as integers, floats with a
+/// fraction or exponent, keys in order).
+pub(crate) struct JsonValue<'a, S>(pub &'a Value<S>);
+/// Serializes a stored object as natural JSON.
+pub(crate) struct JsonMap<'a, S>(pub &'a Map<S>);
+
+impl<S: AsRef<str>> Serialize for JsonValue<'_, S> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        match self.0 {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(n) => s.serialize_i64(*n),
+            Value::UInt(n) => s.serialize_u64(*n),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::String(v) => s.serialize_str(v.as_ref()),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&JsonValue(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => JsonMap(map).serialize(s),
+        }
+    }
+}
+
+impl<S: AsRef<str>> Serialize for JsonMap<'_, S> {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        let mut out = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0.iter() {
+            out.serialize_entry(k, &JsonValue(v))?;
+        }
+        out.end()
+    }
+}
+
+impl<S: AsRef<str>> Value<S> {
+    /// This value as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&JsonValue(self)).unwrap_or_default()
+    }
+}
+
+impl<S: AsRef<str>> Map<S> {
+    /// This object as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&JsonMap(self)).unwrap_or_default()
+    }
+}
+
+impl Value {
+    /// Parses JSON text into a value (nesting at most 100 levels).
+    pub fn from_json(text: &str) -> Result<Value> {
+        parse_value(text.as_bytes(), Limits::DEPTH_CEILING)
+    }
+}

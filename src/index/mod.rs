@@ -1,0 +1,211 @@
+//! The per-source index of each segment: for every source, its records' sequence
+//! numbers, positions, timestamps, name and profile hashes, plus a summary (count,
+//! first/last sequence, min/max timestamp, bytes) so whole segments are skipped.
+//!
+//! The active segment's index lives in memory ([`ActiveIndex`]); a sealed
+//! segment's is a checksummed file read through a memory map ([`SealedIndex`]), so
+//! heap memory does not grow with the number of sealed events. The index never
+//! decodes record bodies, and it is derivable from the segments: a missing or bad
+//! index file is rebuilt.
+
+mod file;
+
+use std::collections::{HashMap, HashSet};
+
+pub(crate) use file::{SealedIndex, SegmentFacts, encode_index_file};
+
+use crate::record::RecordHeader;
+
+/// Bytes of one index entry on disk.
+pub const ENTRY_BYTES: usize = 40;
+
+/// One record in a source's posting list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Global sequence number.
+    pub seq: u64,
+    /// Event timestamp (ms since the Unix epoch).
+    pub timestamp_ms: i64,
+    /// Hash of the event name.
+    pub name_hash: u64,
+    /// Hash of the profile id (0 without one).
+    pub profile_hash: u64,
+    /// Byte offset of the record in its segment.
+    pub offset: u32,
+    /// Padded length of the record.
+    pub len: u32,
+}
+
+/// A source's records within one segment, summarised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceSummary {
+    /// The source.
+    pub source: u32,
+    /// Number of records.
+    pub count: u64,
+    /// Lowest sequence number.
+    pub first_seq: u64,
+    /// Highest sequence number.
+    pub last_seq: u64,
+    /// Earliest event timestamp.
+    pub min_ts: i64,
+    /// Latest event timestamp.
+    pub max_ts: i64,
+    /// Bytes of records (padded).
+    pub bytes: u64,
+}
+
+impl SourceSummary {
+    fn first(source: u32, e: &IndexEntry) -> Self {
+        SourceSummary {
+            source,
+            count: 1,
+            first_seq: e.seq,
+            last_seq: e.seq,
+            min_ts: e.timestamp_ms,
+            max_ts: e.timestamp_ms,
+            bytes: u64::from(e.len),
+        }
+    }
+
+    fn add(&mut self, e: &IndexEntry) {
+        self.count += 1;
+        self.first_seq = self.first_seq.min(e.seq);
+        self.last_seq = self.last_seq.max(e.seq);
+        self.min_ts = self.min_ts.min(e.timestamp_ms);
+        self.max_ts = self.max_ts.max(e.timestamp_ms);
+        self.bytes += u64::from(e.len);
+    }
+
+    /// Folds another summary of the same source into this one.
+    pub fn merge(&mut self, other: &SourceSummary) {
+        self.count += other.count;
+        self.first_seq = self.first_seq.min(other.first_seq);
+        self.last_seq = self.last_seq.max(other.last_seq);
+        self.min_ts = self.min_ts.min(other.min_ts);
+        self.max_ts = self.max_ts.max(other.max_ts);
+        self.bytes += other.bytes;
+    }
+}
+
+/// A message id seen in a segment, for duplicate detection after a restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DedupEntry {
+    /// The source.
+    pub source: u32,
+    /// The record's message hash.
+    pub message_hash: u32,
+    /// The record's sequence number.
+    pub seq: u64,
+    /// When the record was received.
+    pub received_ms: i64,
+}
+
+/// Random access to a source's posting list, in ascending sequence order.
+pub trait Postings {
+    /// The number of entries.
+    fn len(&self) -> usize;
+    /// Entry `i` (`i < len()`).
+    fn get(&self, i: usize) -> IndexEntry;
+    /// True when empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The first position whose sequence number is greater than `seq`.
+    fn partition_after(&self, seq: u64) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.get(mid).seq <= seq {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+impl Postings for &[IndexEntry] {
+    fn len(&self) -> usize {
+        <[IndexEntry]>::len(self)
+    }
+    fn get(&self, i: usize) -> IndexEntry {
+        self[i]
+    }
+}
+
+/// The in-memory index of the active segment.
+#[derive(Default)]
+pub struct ActiveIndex {
+    sources: HashMap<u32, (SourceSummary, Vec<IndexEntry>)>,
+    names: HashSet<u64>,
+    dedup: Vec<DedupEntry>,
+    records: u64,
+}
+
+impl ActiveIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the record with `header` stored at `offset` with padded length `len`.
+    pub fn add(&mut self, header: &RecordHeader, offset: usize, len: usize) {
+        let entry = IndexEntry {
+            seq: header.seq,
+            timestamp_ms: header.timestamp_ms,
+            name_hash: header.name_hash,
+            profile_hash: header.profile_hash,
+            offset: offset as u32,
+            len: len as u32,
+        };
+        match self.sources.get_mut(&header.source) {
+            Some((summary, entries)) => {
+                summary.add(&entry);
+                entries.push(entry);
+            }
+            None => {
+                self.sources.insert(
+                    header.source,
+                    (SourceSummary::first(header.source, &entry), vec![entry]),
+                );
+            }
+        }
+        self.names.insert(header.name_hash);
+        if header.message_hash != 0 {
+            self.dedup.push(DedupEntry {
+                source: header.source,
+                message_hash: header.message_hash,
+                seq: header.seq,
+                received_ms: header.received_ms,
+            });
+        }
+        self.records += 1;
+    }
+
+    /// The summary and entries of `source`.
+    pub fn source(&self, source: u32) -> Option<(SourceSummary, &[IndexEntry])> {
+        self.sources.get(&source).map(|(s, e)| (*s, e.as_slice()))
+    }
+
+    /// Summaries of every source.
+    pub fn summaries(&self) -> impl Iterator<Item = SourceSummary> + '_ {
+        self.sources.values().map(|(s, _)| *s)
+    }
+
+    /// The distinct name hashes.
+    pub fn name_hashes(&self) -> &HashSet<u64> {
+        &self.names
+    }
+
+    /// Message ids seen.
+    pub fn dedup(&self) -> &[DedupEntry] {
+        &self.dedup
+    }
+
+    /// The number of records indexed.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+}

@@ -1,0 +1,117 @@
+//! The quarantine: JSON payloads that collection turned away, kept with their
+//! reason in a bounded file (`rejected.ndjson`, rotated to `rejected.ndjson.1`
+//! when full) so a user can see what was refused instead of losing it silently.
+//! Best effort: it is written through the page cache and never synced, and a
+//! failure to write it never fails collection.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::io::{OpenMode, VFile, Vfs};
+
+/// The quarantine file's name inside a store directory.
+pub const QUARANTINE_FILE: &str = "rejected.ndjson";
+
+/// A payload that was turned away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// When it was refused (ms since the Unix epoch).
+    pub received_ms: i64,
+    /// Why, as the error said it.
+    pub reason: String,
+    /// The payload as received (lossy UTF-8, cut at the event size limit).
+    pub payload: String,
+}
+
+pub(crate) struct Quarantine {
+    fs: Arc<dyn Vfs>,
+    path: PathBuf,
+    bytes_max: u64,
+    state: Mutex<Option<(Arc<dyn VFile>, u64)>>,
+}
+
+impl Quarantine {
+    pub fn new(fs: Arc<dyn Vfs>, dir: &Path, bytes_max: u64) -> Self {
+        Quarantine {
+            fs,
+            path: dir.join(QUARANTINE_FILE),
+            bytes_max,
+            state: Mutex::new(None),
+        }
+    }
+
+    fn rotated(&self) -> PathBuf {
+        self.path.with_extension("ndjson.1")
+    }
+
+    /// Records a refused payload.
+    pub fn record(&self, payload: &[u8], reason: &str, received_ms: i64, cut_at: usize) {
+        if self.bytes_max == 0 {
+            return;
+        }
+        let cut = &payload[..payload.len().min(cut_at)];
+        let entry = Rejection {
+            received_ms,
+            reason: reason.to_owned(),
+            payload: String::from_utf8_lossy(cut).into_owned(),
+        };
+        let Ok(mut line) = serde_json::to_vec(&entry) else {
+            return;
+        };
+        line.push(b'\n');
+        let mut state = self.state.lock();
+        // Failures here are deliberately ignored: the quarantine is best effort.
+        let _ = self.append(&mut state, &line);
+    }
+
+    fn append(
+        &self,
+        state: &mut Option<(Arc<dyn VFile>, u64)>,
+        line: &[u8],
+    ) -> std::io::Result<()> {
+        if state.is_none() {
+            let file = if self.fs.exists(&self.path) {
+                self.fs.open(&self.path, OpenMode::ReadWrite)?
+            } else {
+                self.fs.open(&self.path, OpenMode::CreateNew)?
+            };
+            let len = file.len()?;
+            *state = Some((file, len));
+        }
+        if let Some((_, len)) = state.as_ref()
+            && len + line.len() as u64 > self.bytes_max / 2
+        {
+            *state = None;
+            self.fs.rename(&self.path, &self.rotated())?;
+            let file = self.fs.open(&self.path, OpenMode::CreateNew)?;
+            *state = Some((file, 0));
+        }
+        if let Some((file, len)) = state.as_mut() {
+            file.write_all_at(line, *len)?;
+            *len += line.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// The most recent refused payloads, newest last, at most `limit`.
+    pub fn recent(&self, limit: usize) -> Vec<Rejection> {
+        let _state = self.state.lock();
+        let mut all = Vec::new();
+        for path in [self.rotated(), self.path.clone()] {
+            let Ok(file) = self.fs.open(&path, OpenMode::ReadOnly) else {
+                continue;
+            };
+            let Ok(bytes) = file.read_all() else { continue };
+            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                if let Ok(entry) = serde_json::from_slice::<Rejection>(line) {
+                    all.push(entry);
+                }
+            }
+        }
+        let skip = all.len().saturating_sub(limit);
+        all.split_off(skip)
+    }
+}

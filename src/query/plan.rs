@@ -1,0 +1,302 @@
+//! Query planning: which segments, which index entries.
+
+use std::sync::Arc;
+
+use super::QueryStats;
+use crate::error::{Error, Result};
+use crate::event::{Event, EventRef};
+use crate::index::{IndexEntry, Postings, SourceSummary};
+use crate::log::{IndexState, SegmentHandle};
+use crate::segment::SegmentView;
+
+/// The filter of a query, in index terms.
+#[derive(Clone, Debug)]
+pub(crate) struct Filter {
+    pub source: u32,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub names: Vec<u64>,
+    pub profile: Option<u64>,
+    pub after: Option<u64>,
+    pub descending: bool,
+    /// The last published sequence number when the query started.
+    pub visible: u64,
+}
+
+impl Filter {
+    pub fn new(source: u32) -> Self {
+        Filter {
+            source,
+            since: None,
+            until: None,
+            names: Vec::new(),
+            profile: None,
+            after: None,
+            descending: false,
+            visible: 0,
+        }
+    }
+
+    /// Sequence numbers in range: `(low exclusive, high inclusive)`.
+    fn seq_bounds(&self) -> (u64, u64) {
+        let low = if self.descending {
+            0
+        } else {
+            self.after.unwrap_or(0)
+        };
+        let high = match (self.descending, self.after) {
+            (true, Some(after)) => self.visible.min(after.saturating_sub(1)),
+            _ => self.visible,
+        };
+        (low, high)
+    }
+
+    fn time_matches(&self, ts: i64) -> bool {
+        self.since.is_none_or(|s| ts >= s) && self.until.is_none_or(|u| ts < u)
+    }
+
+    pub fn entry_matches(&self, e: &IndexEntry) -> bool {
+        self.time_matches(e.timestamp_ms)
+            && (self.names.is_empty() || self.names.contains(&e.name_hash))
+            && self.profile.is_none_or(|p| p == e.profile_hash)
+    }
+
+    fn summary_overlaps(&self, s: &SourceSummary) -> bool {
+        let (low, high) = self.seq_bounds();
+        s.last_seq > low
+            && s.first_seq <= high
+            && self.since.is_none_or(|since| s.max_ts >= since)
+            && self.until.is_none_or(|until| s.min_ts < until)
+    }
+
+    /// True when every entry summarised by `s` matches (count shortcut).
+    fn summary_all_match(&self, s: &SourceSummary) -> bool {
+        let (low, high) = self.seq_bounds();
+        self.names.is_empty()
+            && self.profile.is_none()
+            && s.first_seq > low
+            && s.last_seq <= high
+            && self.time_matches(s.min_ts)
+            && self.time_matches(s.max_ts)
+    }
+}
+
+/// One segment's matching entries, with a view to read their records.
+pub(crate) struct SegmentMatches {
+    pub handle: Arc<SegmentHandle>,
+    pub view: SegmentView,
+    pub entries: Vec<IndexEntry>,
+}
+
+impl SegmentMatches {
+    /// Reads, checks and decodes the record of `entry`.
+    pub fn decode(&self, entry: &IndexEntry, source: u32) -> Result<EventRef<'_>> {
+        let path = self.handle.segment.path();
+        let offset = u64::from(entry.offset);
+        let record = self
+            .view
+            .record_at(entry.offset as usize)
+            .map_err(|p| Error::corrupt(path, offset, p.describe()))?;
+        if record.header.seq != entry.seq || record.header.source != source {
+            return Err(Error::corrupt(
+                path,
+                offset,
+                "index entry does not match the record it points to",
+            ));
+        }
+        Event::decode(&record, path, offset)
+    }
+}
+
+/// A query in progress.
+pub(crate) struct Plan {
+    segments: Arc<Vec<Arc<SegmentHandle>>>,
+    /// Segments not yet visited, as positions in `segments` (front = next).
+    next: std::collections::VecDeque<usize>,
+    filter: Filter,
+    remaining: usize,
+    current: Option<(SegmentMatches, usize)>,
+    pub cursor: Option<u64>,
+    pub stats: QueryStats,
+}
+
+/// Applies `f` to a source's postings within the seq bounds, in query order, until
+/// it returns false.
+fn walk<P: Postings>(p: &P, filter: &Filter, mut f: impl FnMut(IndexEntry) -> bool) -> u64 {
+    let (low, high) = filter.seq_bounds();
+    let start = p.partition_after(low);
+    let end = p.partition_after(high);
+    let mut examined = 0;
+    if start >= end {
+        return 0;
+    }
+    if filter.descending {
+        for i in (start..end).rev() {
+            examined += 1;
+            if !f(p.get(i)) {
+                break;
+            }
+        }
+    } else {
+        for i in start..end {
+            examined += 1;
+            if !f(p.get(i)) {
+                break;
+            }
+        }
+    }
+    examined
+}
+
+impl Plan {
+    pub fn new(segments: Arc<Vec<Arc<SegmentHandle>>>, filter: Filter, limit: usize) -> Plan {
+        let (low, high) = filter.seq_bounds();
+        let mut next: std::collections::VecDeque<usize> = (0..segments.len())
+            .filter(|&i| {
+                let s = &segments[i].segment;
+                s.first_seq() <= high && s.last_seq() > low && s.record_count() > 0
+            })
+            .collect();
+        if filter.descending {
+            next.make_contiguous().reverse();
+        }
+        Plan {
+            segments,
+            next,
+            filter,
+            remaining: limit,
+            current: None,
+            cursor: None,
+            stats: QueryStats::default(),
+        }
+    }
+
+    /// Runs `f` on the summary and postings of the filter's source in `handle`.
+    fn with_postings<T>(
+        handle: &SegmentHandle,
+        source: u32,
+        f: impl FnOnce(SourceSummary, &dyn PostingsAccess) -> T,
+    ) -> Option<T> {
+        let index = handle.index.read();
+        match &*index {
+            IndexState::Active(active) => active.source(source).map(|(s, p)| f(s, &p)),
+            IndexState::Sealed(sealed) => sealed.source(source).map(|(s, p)| f(s, &p)),
+        }
+    }
+
+    /// The matches of the next segment that has any.
+    pub fn next_segment(&mut self) -> Result<Option<SegmentMatches>> {
+        while self.remaining > 0 {
+            let Some(i) = self.next.pop_front() else {
+                return Ok(None);
+            };
+            let handle = self.segments[i].clone();
+            let filter = &self.filter;
+            let remaining = self.remaining;
+            let mut examined = 0;
+            let found = Self::with_postings(&handle, filter.source, |summary, postings| {
+                if !filter.summary_overlaps(&summary) {
+                    return Vec::new();
+                }
+                let mut out = Vec::new();
+                examined = postings.walk(filter, &mut |e| {
+                    if filter.entry_matches(&e) {
+                        out.push(e);
+                    }
+                    out.len() < remaining
+                });
+                out
+            });
+            self.stats.segments_read += 1;
+            self.stats.entries_examined += examined;
+            let entries = found.unwrap_or_default();
+            if entries.is_empty() {
+                continue;
+            }
+            self.remaining -= entries.len();
+            let view = handle.segment.view()?;
+            return Ok(Some(SegmentMatches {
+                handle,
+                view,
+                entries,
+            }));
+        }
+        Ok(None)
+    }
+
+    /// The next event, owned.
+    pub fn next_owned(&mut self) -> Result<Option<Event>> {
+        loop {
+            if let Some((segment, pos)) = &mut self.current
+                && let Some(entry) = segment.entries.get(*pos)
+            {
+                *pos += 1;
+                let event = segment.decode(entry, self.filter.source)?.to_owned_event();
+                self.stats.decoded += 1;
+                self.cursor = Some(entry.seq);
+                return Ok(Some(event));
+            }
+            match self.next_segment()? {
+                Some(segment) => self.current = Some((segment, 0)),
+                None => {
+                    self.current = None;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Counts matches from summaries where they settle it, else from entries.
+    pub fn count(mut self) -> Result<u64> {
+        let mut total = 0u64;
+        while let Some(i) = self.next.pop_front() {
+            let filter = &self.filter;
+            let counted =
+                Self::with_postings(&self.segments[i], filter.source, |summary, postings| {
+                    if !filter.summary_overlaps(&summary) {
+                        0
+                    } else if filter.summary_all_match(&summary) {
+                        summary.count
+                    } else {
+                        let mut n = 0u64;
+                        postings.walk(filter, &mut |e| {
+                            n += u64::from(filter.entry_matches(&e));
+                            true
+                        });
+                        n
+                    }
+                });
+            total += counted.unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// Calls `f` with every matching entry (no record read).
+    pub fn for_each_entry(mut self, mut f: impl FnMut(&IndexEntry)) -> Result<()> {
+        while let Some(i) = self.next.pop_front() {
+            let filter = &self.filter;
+            Self::with_postings(&self.segments[i], filter.source, |summary, postings| {
+                if filter.summary_overlaps(&summary) {
+                    postings.walk(filter, &mut |e| {
+                        if filter.entry_matches(&e) {
+                            f(&e);
+                        }
+                        true
+                    });
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Object-safe access to postings of either kind.
+trait PostingsAccess {
+    fn walk(&self, filter: &Filter, f: &mut dyn FnMut(IndexEntry) -> bool) -> u64;
+}
+
+impl<P: Postings> PostingsAccess for P {
+    fn walk(&self, filter: &Filter, f: &mut dyn FnMut(IndexEntry) -> bool) -> u64 {
+        walk(self, filter, f)
+    }
+}

@@ -1,0 +1,491 @@
+//! One segment file: creation with reserved space, appends, read views, sealing,
+//! and crash recovery of the active segment. A segment knows records, not sources.
+
+pub(crate) mod format;
+pub(crate) mod scan;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use parking_lot::RwLock;
+
+use crate::error::{Error, Result};
+use crate::io::{Map, OpenMode, VFile, Vfs};
+use crate::record::{RecordProblem, RecordView, read_record};
+use format::{
+    HeaderError, SEGMENT_HEADER_BYTES, SEGMENT_VERSION, SegmentHeader, TRAILER_BYTES, Trailer,
+};
+pub(crate) use format::{index_file_name, parse_segment_file_name, segment_file_name};
+use scan::{Scan, Stop};
+
+/// How opening treats damage in the active segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Cut a damaged tail (a torn write: nothing valid follows the damage) and
+    /// report it; damage followed by valid records is [`Error::Corrupt`]. The default.
+    #[default]
+    TolerateTornTail,
+    /// Cut the active segment at its first damaged record even if valid records
+    /// follow, reporting what was dropped. For a store that lost power on a disk that
+    /// writes back out of order; can drop synced data if the damage was bit rot.
+    SalvagePrefix,
+}
+
+/// What recovery did to the active segment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TailRepair {
+    /// The segment file.
+    pub file: PathBuf,
+    /// Where the valid data ends (and the cut was made).
+    pub offset: u64,
+    /// How many non-zero bytes after that were dropped.
+    pub dropped_bytes: u64,
+    /// Why the tail was invalid.
+    pub reason: String,
+}
+
+/// A view of a segment's published bytes: every record inside is complete.
+#[derive(Clone)]
+pub struct SegmentView {
+    map: Arc<Map>,
+    end: usize,
+}
+
+impl SegmentView {
+    /// The published bytes (header included).
+    pub fn bytes(&self) -> &[u8] {
+        self.map.prefix(self.end)
+    }
+
+    /// The CRC-checked record at `offset`.
+    pub fn record_at(&self, offset: usize) -> Result<RecordView<'_>, RecordProblem> {
+        let bytes = self.bytes();
+        match bytes.get(offset..) {
+            Some(tail) if offset >= SEGMENT_HEADER_BYTES => read_record(tail),
+            _ => Err(RecordProblem::Short),
+        }
+    }
+}
+
+/// A segment file, shared by the writer and readers.
+pub struct Segment {
+    path: PathBuf,
+    first_seq: u64,
+    capacity: u64,
+    file: Arc<dyn VFile>,
+    /// The current map and the length below which its bytes are current.
+    map: RwLock<(Arc<Map>, usize)>,
+    published_end: AtomicUsize,
+    last_seq: AtomicU64,
+    sealed: AtomicBool,
+}
+
+/// The result of opening the last segment of a log.
+pub enum Recovered {
+    /// The segment is open for appends; `repair` says what was cut, if anything.
+    Active(Segment, Option<TailRepair>),
+    /// The segment carried a seal trailer (a crash after sealing, before the next
+    /// segment existed): it is sealed.
+    Sealed(Segment),
+    /// The file was created but never initialised (all zeros): it holds no data.
+    Uninitialised,
+}
+
+impl Segment {
+    /// Creates and initialises a new segment file with `capacity` bytes reserved.
+    pub fn create(
+        fs: &dyn Vfs,
+        dir: &Path,
+        first_seq: u64,
+        capacity: u64,
+        store_id: [u8; 16],
+        now_ms: i64,
+    ) -> Result<Segment> {
+        let path = dir.join(segment_file_name(first_seq));
+        let io = |e| Error::io(&path, e);
+        let file = fs.open(&path, OpenMode::CreateNew).map_err(io)?;
+        file.allocate(capacity).map_err(io)?;
+        let header = SegmentHeader {
+            version: SEGMENT_VERSION,
+            first_seq,
+            capacity,
+            created_ms: now_ms,
+            store_id,
+        };
+        file.write_all_at(&header.encode(), 0).map_err(io)?;
+        file.sync_data().map_err(io)?;
+        fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+        let map = file.map(capacity).map_err(io)?;
+        Ok(Segment::new(
+            path,
+            first_seq,
+            capacity,
+            file,
+            map,
+            SEGMENT_HEADER_BYTES,
+            first_seq - 1,
+            false,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        path: PathBuf,
+        first_seq: u64,
+        capacity: u64,
+        file: Arc<dyn VFile>,
+        map: Map,
+        end: usize,
+        last_seq: u64,
+        sealed: bool,
+    ) -> Segment {
+        let valid = if map.is_live() { usize::MAX } else { end };
+        Segment {
+            path,
+            first_seq,
+            capacity,
+            file,
+            map: RwLock::new((Arc::new(map), valid)),
+            published_end: AtomicUsize::new(end),
+            last_seq: AtomicU64::new(last_seq),
+            sealed: AtomicBool::new(sealed),
+        }
+    }
+
+    fn read_header(file: &dyn VFile, path: &Path, len: u64) -> Result<Option<SegmentHeader>> {
+        let mut buf = [0u8; SEGMENT_HEADER_BYTES];
+        let n = (len as usize).min(SEGMENT_HEADER_BYTES);
+        file.read_exact_at(&mut buf[..n], 0)
+            .map_err(|e| Error::io(path, e))?;
+        match SegmentHeader::decode(&buf) {
+            Ok(h) => Ok(Some(h)),
+            Err(HeaderError::Zero) => Ok(None),
+            Err(HeaderError::Version(found)) => Err(Error::UnsupportedVersion {
+                file: path.to_path_buf(),
+                found,
+                supported: SEGMENT_VERSION,
+            }),
+            Err(HeaderError::Invalid(why)) => Err(Error::corrupt(path, 0, why)),
+        }
+    }
+
+    fn check_header(
+        header: &SegmentHeader,
+        path: &Path,
+        first_seq: u64,
+        store_id: [u8; 16],
+    ) -> Result<()> {
+        if header.first_seq != first_seq {
+            return Err(Error::corrupt(
+                path,
+                16,
+                format!(
+                    "header says first sequence {} but the file name says {first_seq}",
+                    header.first_seq
+                ),
+            ));
+        }
+        if header.store_id != store_id {
+            return Err(Error::corrupt(path, 40, "segment belongs to another store"));
+        }
+        let min = (SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64;
+        if header.capacity < min || header.capacity > u64::from(u32::MAX) {
+            return Err(Error::corrupt(
+                path,
+                24,
+                format!("impossible capacity {}", header.capacity),
+            ));
+        }
+        Ok(())
+    }
+
+    fn read_trailer(file: &dyn VFile, path: &Path, len: u64) -> Result<Option<Trailer>> {
+        if len < (SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64 {
+            return Ok(None);
+        }
+        let mut buf = [0u8; TRAILER_BYTES];
+        file.read_exact_at(&mut buf, len - TRAILER_BYTES as u64)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Trailer::decode(&buf).filter(|t| t.data_end == len - TRAILER_BYTES as u64))
+    }
+
+    fn sealed_from(
+        path: PathBuf,
+        header: SegmentHeader,
+        file: Arc<dyn VFile>,
+        trailer: Trailer,
+    ) -> Result<Segment> {
+        let count_ok = trailer
+            .last_seq
+            .wrapping_sub(header.first_seq)
+            .wrapping_add(1)
+            == trailer.record_count;
+        if trailer.first_seq != header.first_seq || !count_ok {
+            return Err(Error::corrupt(
+                &path,
+                trailer.data_end,
+                "seal trailer disagrees with the header",
+            ));
+        }
+        let map = file
+            .map(trailer.data_end)
+            .map_err(|e| Error::io(&path, e))?;
+        let end = trailer.data_end as usize;
+        Ok(Segment::new(
+            path,
+            header.first_seq,
+            header.capacity,
+            file,
+            map,
+            end,
+            trailer.last_seq,
+            true,
+        ))
+    }
+
+    /// Opens a sealed segment (every segment but the last). Checks the header and
+    /// the seal trailer; records are checked when read, and all of them by verify.
+    pub fn open_sealed(
+        fs: &dyn Vfs,
+        path: &Path,
+        first_seq: u64,
+        store_id: [u8; 16],
+    ) -> Result<Segment> {
+        let io = |e| Error::io(path, e);
+        let file = fs.open(path, OpenMode::ReadOnly).map_err(io)?;
+        let len = file.len().map_err(io)?;
+        let Some(header) = Self::read_header(&*file, path, len)? else {
+            return Err(Error::corrupt(
+                path,
+                0,
+                "sealed segment has a zeroed header",
+            ));
+        };
+        Self::check_header(&header, path, first_seq, store_id)?;
+        let Some(trailer) = Self::read_trailer(&*file, path, len)? else {
+            return Err(Error::corrupt(
+                path,
+                len.saturating_sub(TRAILER_BYTES as u64),
+                "a segment that is not the last has no valid seal trailer (truncated or damaged)",
+            ));
+        };
+        Self::sealed_from(path.to_path_buf(), header, file, trailer)
+    }
+
+    /// Opens the last segment of a log after a clean close or a crash: scans its
+    /// records, cuts a torn tail (reporting it), and restores its reserved space.
+    pub fn recover(
+        fs: &dyn Vfs,
+        path: &Path,
+        first_seq: u64,
+        store_id: [u8; 16],
+        mode: RecoveryMode,
+        mut each: impl FnMut(usize, &RecordView<'_>),
+    ) -> Result<Recovered> {
+        let io = |e| Error::io(path, e);
+        let file = fs.open(path, OpenMode::ReadWrite).map_err(io)?;
+        let len = file.len().map_err(io)?;
+        let Some(header) = Self::read_header(&*file, path, len)? else {
+            return Ok(Recovered::Uninitialised);
+        };
+        Self::check_header(&header, path, first_seq, store_id)?;
+        if let Some(trailer) = Self::read_trailer(&*file, path, len)? {
+            return Ok(Recovered::Sealed(Self::sealed_from(
+                path.to_path_buf(),
+                header,
+                file,
+                trailer,
+            )?));
+        }
+        let scan_map = file.map(len).map_err(io)?;
+        let data = scan_map.prefix(len as usize);
+        let mut records = Vec::new();
+        let found: Scan = scan::scan(data, first_seq, |offset, record| {
+            records.push((offset, *record))
+        });
+        let mut repair = None;
+        let garbage_end = scan::nonzero_end(data, found.end);
+        if let Some(garbage_end) = garbage_end {
+            let reason = match found.stop {
+                Stop::Damaged { offset, reason } => {
+                    if mode == RecoveryMode::TolerateTornTail
+                        && scan::find_valid_record(data, offset, found.last_seq.wrapping_add(1))
+                            .is_some()
+                    {
+                        return Err(Error::corrupt(
+                            path,
+                            offset as u64,
+                            format!(
+                                "{reason}, followed by valid records (not a torn tail; \
+                             open with RecoveryMode::SalvagePrefix to cut here)"
+                            ),
+                        ));
+                    }
+                    reason
+                }
+                Stop::Clean => "incomplete batch at the end of the segment",
+            };
+            repair = Some(TailRepair {
+                file: path.to_path_buf(),
+                offset: found.end as u64,
+                dropped_bytes: (garbage_end - found.end) as u64,
+                reason: reason.to_owned(),
+            });
+        }
+        for (offset, record) in records.iter().take(found.records as usize) {
+            each(*offset, record);
+        }
+        drop(records);
+        drop(scan_map);
+        if repair.is_some() {
+            // Drop the damaged bytes entirely (a shorter future record must never be
+            // followed by stale valid-looking ones), then reserve the space again.
+            file.set_len(found.end as u64).map_err(io)?;
+        }
+        if repair.is_some() || len < header.capacity {
+            file.allocate(header.capacity).map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
+        let map = file.map(header.capacity).map_err(io)?;
+        let segment = Segment::new(
+            path.to_path_buf(),
+            first_seq,
+            header.capacity,
+            file,
+            map,
+            found.end,
+            found.last_seq,
+            false,
+        );
+        Ok(Recovered::Active(segment, repair))
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sequence number of the first record.
+    pub fn first_seq(&self) -> u64 {
+        self.first_seq
+    }
+
+    /// The last published sequence number (`first_seq - 1` when empty).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::Acquire)
+    }
+
+    /// The number of published records.
+    pub fn record_count(&self) -> u64 {
+        self.last_seq().wrapping_sub(self.first_seq).wrapping_add(1)
+    }
+
+    /// The end of the published records.
+    pub fn published_end(&self) -> usize {
+        self.published_end.load(Ordering::Acquire)
+    }
+
+    /// The reserved size of the file.
+    pub fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    /// The bytes still free for records (keeping room for the seal trailer).
+    pub fn free_bytes(&self) -> u64 {
+        self.capacity
+            .saturating_sub(TRAILER_BYTES as u64)
+            .saturating_sub(self.published_end() as u64)
+    }
+
+    /// The most bytes of records any segment of `capacity` can hold.
+    pub fn room_for_records(capacity: u64) -> u64 {
+        capacity.saturating_sub((SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64)
+    }
+
+    /// True once sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.sealed.load(Ordering::Acquire)
+    }
+
+    /// The underlying file (for syncing).
+    pub fn file(&self) -> &Arc<dyn VFile> {
+        &self.file
+    }
+
+    /// Writes record bytes at `offset` (the writer only; not yet visible).
+    pub fn write_at(&self, bytes: &[u8], offset: usize) -> Result<()> {
+        self.file
+            .write_all_at(bytes, offset as u64)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Makes records up to `end` (last sequence `last_seq`) visible to readers.
+    pub fn publish(&self, end: usize, last_seq: u64) {
+        self.published_end.store(end, Ordering::Release);
+        self.last_seq.store(last_seq, Ordering::Release);
+    }
+
+    /// fdatasync of the file.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// A view of the published records.
+    pub fn view(&self) -> Result<SegmentView> {
+        let end = self.published_end();
+        {
+            let guard = self.map.read();
+            if guard.1 >= end {
+                return Ok(SegmentView {
+                    map: guard.0.clone(),
+                    end,
+                });
+            }
+        }
+        let mut guard = self.map.write();
+        if guard.1 < end {
+            let map = self
+                .file
+                .map(end as u64)
+                .map_err(|e| Error::io(&self.path, e))?;
+            *guard = (Arc::new(map), end);
+        }
+        Ok(SegmentView {
+            map: guard.0.clone(),
+            end,
+        })
+    }
+
+    /// Writes the seal trailer after the published records, trims the reserved
+    /// space and syncs. The segment is never written again.
+    pub fn seal(&self, now_ms: i64) -> Result<Trailer> {
+        let end = self.published_end();
+        let trailer = Trailer {
+            first_seq: self.first_seq,
+            last_seq: self.last_seq(),
+            record_count: self.record_count(),
+            data_end: end as u64,
+            sealed_ms: now_ms,
+        };
+        let io = |e| Error::io(&self.path, e);
+        self.file
+            .write_all_at(&trailer.encode(), end as u64)
+            .map_err(io)?;
+        // Never below `end`: readers may hold maps and read up to it.
+        self.file
+            .set_len((end + TRAILER_BYTES) as u64)
+            .map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.sealed.store(true, Ordering::Release);
+        Ok(trailer)
+    }
+
+    /// Trims the reserved space of the active segment at a clean close, so the next
+    /// open scans only real data.
+    pub fn trim(&self) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        self.file.set_len(self.published_end() as u64).map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+}

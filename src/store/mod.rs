@@ -1,0 +1,283 @@
+//! The public facade: [`Store`] ties the catalog, rules, log, index and queries
+//! together. It holds no storage logic of its own.
+
+mod collect;
+mod options;
+mod stats;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use collect::Receipt;
+pub use options::Options;
+pub use stats::{SourceStats, Stats};
+pub use verify::{Problem, VerifyReport};
+
+use crate::catalog::{Catalog, Source, SourceId};
+use crate::dedup::DedupWindow;
+use crate::error::{Error, Result};
+use crate::event::NamingPolicy;
+use crate::io::{LockGuard, RealFs, Vfs};
+use crate::log::{IndexState, Log, LogConfig, OpenReport};
+use crate::quarantine::{Quarantine, Rejection};
+use crate::query::Query;
+use crate::query::tail::LogReader;
+use crate::rules::{Pipeline, Rule, Scope};
+use crate::time::now_ms;
+
+/// An open firstlog store: one directory, one writer process.
+///
+/// `Store` is cheap to clone (an `Arc` inside) and `Send + Sync`: share it between
+/// threads and call it concurrently.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// use firstlog::{NewEvent, Store};
+/// let store = Store::open(dir.path())?;
+/// let app = store.create_source("Web App")?;
+/// let receipt = store.collect(NewEvent::new("Form Submitted", app.write_key()))?;
+/// assert_eq!(receipt.seq, Some(1));
+/// store.close()?;
+/// # Ok::<(), firstlog::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    options: Options,
+    catalog: Catalog,
+    log: Arc<Log>,
+    pipeline: RwLock<Arc<Pipeline>>,
+    dedup: DedupWindow,
+    quarantine: Quarantine,
+    counters: collect::Counters,
+    naming_cache: collect::NamingCache,
+    next_owner: AtomicU64,
+    open_report: OpenReport,
+    close_lock: Mutex<()>,
+    // Dropped last: the directory stays locked until everything above is closed.
+    _lock: LockGuard,
+}
+
+impl Store {
+    /// Opens the store in `path` (creating it if needed) with default [`Options`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Opens the store in `path` (creating it if needed).
+    ///
+    /// Takes the directory's exclusive lock ([`Error::Locked`] if another writer
+    /// holds it), reads the catalog, checks every sealed segment's header and seal,
+    /// maps (or rebuilds) the index files, and recovers the active segment. What
+    /// was repaired is in [`Store::open_report`].
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        options.check()?;
+        let dir = path.as_ref().to_path_buf();
+        let fs: Arc<dyn Vfs> = options.fs.clone().unwrap_or_else(|| Arc::new(RealFs));
+        fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let lock = fs
+            .try_lock(&dir)
+            .map_err(|e| Error::io(&dir, e))?
+            .ok_or_else(|| Error::Locked { path: dir.clone() })?;
+        let catalog = Catalog::open(fs.clone(), &dir, options.naming)?;
+        let store_id = catalog.state().data.store_id;
+        let config = LogConfig {
+            segment_bytes: options.segment_bytes,
+            durability: options.durability,
+            recovery: options.recovery,
+        };
+        let (log, open_report) = Log::open(fs.clone(), &dir, store_id, config)?;
+        let dedup = DedupWindow::new(
+            i64::try_from(options.dedup_window.as_millis()).unwrap_or(i64::MAX),
+            options.dedup_capacity,
+        );
+        rebuild_dedup(&log, &dedup);
+        let mut pipeline = Pipeline::default();
+        for (scope, rule) in &options.rules {
+            pipeline = pipeline.with(scope.clone(), rule.clone());
+        }
+        let quarantine = Quarantine::new(fs, &dir, options.quarantine_bytes);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir,
+                catalog,
+                log,
+                pipeline: RwLock::new(Arc::new(pipeline)),
+                dedup,
+                quarantine,
+                counters: collect::Counters::default(),
+                naming_cache: collect::NamingCache::default(),
+                next_owner: AtomicU64::new(1),
+                open_report,
+                close_lock: Mutex::new(()),
+                options,
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// What opening found and repaired (torn tail cut, indexes rebuilt, files removed).
+    pub fn open_report(&self) -> &OpenReport {
+        &self.inner.open_report
+    }
+
+    // ---- sources -------------------------------------------------------------
+
+    /// Creates a source with a fresh random write key.
+    pub fn create_source(&self, name: &str) -> Result<Source> {
+        self.inner.catalog.create_source(name)
+    }
+
+    /// Every source, in creation order.
+    pub fn sources(&self) -> Vec<Source> {
+        self.inner.catalog.state().data.sources.clone()
+    }
+
+    /// The source with this id.
+    pub fn source(&self, id: SourceId) -> Option<Source> {
+        self.inner.catalog.state().by_id(id).cloned()
+    }
+
+    /// The source with this write key (rotated-away keys find nothing).
+    pub fn source_by_write_key(&self, write_key: &str) -> Option<Source> {
+        self.inner.catalog.state().by_key(write_key).cloned()
+    }
+
+    /// Renames a source.
+    pub fn rename_source(&self, id: SourceId, name: &str) -> Result<Source> {
+        self.inner.catalog.rename_source(id, name)
+    }
+
+    /// Gives a source a new write key; the old key stops working at once.
+    pub fn rotate_write_key(&self, id: SourceId) -> Result<Source> {
+        self.inner.catalog.rotate_write_key(id)
+    }
+
+    /// Stops collection for a source (its events stay readable).
+    pub fn disable_source(&self, id: SourceId) -> Result<Source> {
+        self.inner.catalog.set_enabled(id, false)
+    }
+
+    /// Resumes collection for a source.
+    pub fn enable_source(&self, id: SourceId) -> Result<Source> {
+        self.inner.catalog.set_enabled(id, true)
+    }
+
+    /// Sets the naming policy of the store (`source: None`) or of one source.
+    pub fn set_naming_policy(&self, source: Option<SourceId>, policy: NamingPolicy) -> Result<()> {
+        self.inner.catalog.set_naming(source, Some(policy))
+    }
+
+    // ---- rules ---------------------------------------------------------------
+
+    /// Adds a rule at the end of the pipeline; it applies to events collected
+    /// from now on.
+    pub fn add_rule(&self, scope: Scope, rule: Arc<dyn Rule>) {
+        let mut pipeline = self.inner.pipeline.write();
+        *pipeline = Arc::new(pipeline.with(scope, rule));
+    }
+
+    /// The number of rules in the pipeline.
+    pub fn rule_count(&self) -> usize {
+        self.inner.pipeline.read().len()
+    }
+
+    // ---- reads ---------------------------------------------------------------
+
+    /// A query over the events of `source`.
+    pub fn query(&self, source: SourceId) -> Query<'_> {
+        let known = self.inner.catalog.state().by_id(source).is_some();
+        Query::new(&self.inner.log, source, known)
+    }
+
+    /// Every source's events from sequence number `seq` on, in log order.
+    pub fn read_from(&self, seq: u64) -> LogReader {
+        LogReader::new(&self.inner.log, seq)
+    }
+
+    /// Blocks until an event with sequence number `seq` or higher is readable, or
+    /// `timeout` passes. Returns the last readable sequence number.
+    pub fn wait_for(&self, seq: u64, timeout: Duration) -> u64 {
+        self.inner.log.wait_for(seq, timeout)
+    }
+
+    /// The last readable sequence number (0 for an empty store).
+    pub fn last_seq(&self) -> u64 {
+        self.inner.log.visible_seq()
+    }
+
+    /// The most recent payloads turned away by JSON collection, newest last.
+    pub fn rejected(&self, limit: usize) -> Vec<Rejection> {
+        self.inner.quarantine.recent(limit)
+    }
+
+    // ---- maintenance ---------------------------------------------------------
+
+    /// Makes everything collected so far durable (a barrier in every mode).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.log.sync()
+    }
+
+    /// Seals the active segment and starts a new one.
+    pub fn roll(&self) -> Result<()> {
+        self.inner.log.roll()
+    }
+
+    /// Syncs and closes the store; later writes fail with [`Error::Closed`]. Reads
+    /// of already opened queries keep working. The directory lock is released when
+    /// the last clone of this `Store` is dropped.
+    pub fn close(&self) -> Result<()> {
+        let _guard = self.inner.close_lock.lock();
+        self.inner.log.close()
+    }
+}
+
+/// Loads the message ids of the dedup window from the log's indexes.
+fn rebuild_dedup(log: &Log, dedup: &DedupWindow) {
+    let now = now_ms();
+    let snapshot = log.snapshot();
+    for handle in snapshot.segments.iter() {
+        let index = handle.index.read();
+        match &*index {
+            IndexState::Active(active) => {
+                for d in active.dedup() {
+                    dedup.remember(d.source, d.message_hash, d.seq, d.received_ms, now);
+                }
+            }
+            IndexState::Sealed(sealed) => {
+                for d in sealed.dedup() {
+                    dedup.remember(d.source, d.message_hash, d.seq, d.received_ms, now);
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.dir)
+            .field("last_seq", &self.last_seq())
+            .finish()
+    }
+}
+
+impl Inner {
+    fn owner(&self) -> u64 {
+        self.next_owner.fetch_add(1, Ordering::Relaxed)
+    }
+}

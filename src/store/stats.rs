@@ -1,0 +1,131 @@
+//! Store statistics.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use super::Store;
+use crate::catalog::SourceId;
+use crate::index::SourceSummary;
+use crate::log::IndexState;
+
+/// One source's share of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceStats {
+    /// The source.
+    pub source: SourceId,
+    /// Its name.
+    pub name: String,
+    /// Events stored.
+    pub events: u64,
+    /// Bytes of its records on disk (headers and padding included).
+    pub bytes: u64,
+    /// Its lowest sequence number.
+    pub first_seq: Option<u64>,
+    /// Its highest sequence number.
+    pub last_seq: Option<u64>,
+    /// Its earliest event timestamp (ms since the Unix epoch).
+    pub first_timestamp_ms: Option<i64>,
+    /// Its latest event timestamp.
+    pub last_timestamp_ms: Option<i64>,
+}
+
+/// A picture of the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stats {
+    /// Segment files.
+    pub segments: usize,
+    /// Of which sealed.
+    pub sealed_segments: usize,
+    /// Bytes of records (all segments).
+    pub bytes: u64,
+    /// Events stored.
+    pub events: u64,
+    /// The last sequence number (0 when empty).
+    pub last_seq: u64,
+    /// Every event up to this sequence number is on stable storage.
+    pub synced_seq: u64,
+    /// Per source, in id order (sources without events included).
+    pub sources: Vec<SourceStats>,
+    /// Events stored since the store was opened.
+    pub accepted: u64,
+    /// Retries recognised as duplicates since opened.
+    pub duplicates: u64,
+    /// JSON payloads refused since opened (see [`Store::rejected`]).
+    pub rejected: u64,
+    /// Events stored with naming-guideline warnings since opened.
+    pub naming_warnings: u64,
+    /// Events dropped by rules since opened, per rule name.
+    pub dropped: Vec<(String, u64)>,
+    /// Message ids remembered for duplicate detection.
+    pub dedup_entries: usize,
+}
+
+impl Store {
+    /// Statistics: per source from the index (no record is read), per store from
+    /// the segments, and the collection counters since the store was opened.
+    pub fn stats(&self) -> Stats {
+        let inner = &*self.inner;
+        let snapshot = inner.log.snapshot();
+        let mut per_source: BTreeMap<u32, SourceSummary> = BTreeMap::new();
+        let mut merge = |s: SourceSummary| {
+            per_source
+                .entry(s.source)
+                .and_modify(|t| t.merge(&s))
+                .or_insert(s);
+        };
+        let mut bytes = 0;
+        let mut events = 0;
+        let mut sealed = 0;
+        for handle in snapshot.segments.iter() {
+            bytes += handle.segment.published_end() as u64;
+            events += handle.segment.record_count();
+            sealed += usize::from(handle.segment.is_sealed());
+            match &*handle.index.read() {
+                IndexState::Active(a) => a.summaries().for_each(&mut merge),
+                IndexState::Sealed(s) => s.summaries().for_each(&mut merge),
+            }
+        }
+        let catalog = inner.catalog.state();
+        let sources = catalog
+            .data
+            .sources
+            .iter()
+            .map(|source| {
+                let s = per_source.get(&source.id().0);
+                SourceStats {
+                    source: source.id(),
+                    name: source.name().to_owned(),
+                    events: s.map_or(0, |s| s.count),
+                    bytes: s.map_or(0, |s| s.bytes),
+                    first_seq: s.map(|s| s.first_seq),
+                    last_seq: s.map(|s| s.last_seq),
+                    first_timestamp_ms: s.map(|s| s.min_ts),
+                    last_timestamp_ms: s.map(|s| s.max_ts),
+                }
+            })
+            .collect();
+        let counters = &inner.counters;
+        let mut dropped: Vec<(String, u64)> = counters
+            .dropped
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        dropped.sort();
+        Stats {
+            segments: snapshot.segments.len(),
+            sealed_segments: sealed,
+            bytes,
+            events,
+            last_seq: snapshot.visible_seq,
+            synced_seq: inner.log.synced_seq(),
+            sources,
+            accepted: counters.accepted.load(Ordering::Relaxed),
+            duplicates: counters.duplicates.load(Ordering::Relaxed),
+            rejected: counters.rejected.load(Ordering::Relaxed),
+            naming_warnings: counters.naming_warnings.load(Ordering::Relaxed),
+            dropped,
+            dedup_entries: inner.dedup.len(),
+        }
+    }
+}
