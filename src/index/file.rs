@@ -333,3 +333,75 @@ impl SealedIndex {
         })
     }
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+    use crate::record::RecordHeader;
+
+    #[test]
+    fn index_file_layout_is_pinned() {
+        let mut active = ActiveIndex::new();
+        let header = |seq, source, ts| RecordHeader {
+            seq,
+            source,
+            timestamp_ms: ts,
+            name_hash: 77,
+            profile_hash: 5,
+            message_hash: if seq == 2 { 9 } else { 0 },
+            received_ms: 100,
+            ..Default::default()
+        };
+        active.add(&header(1, 2, 10), 64, 128);
+        active.add(&header(2, 1, 30), 192, 128);
+        active.add(&header(3, 2, 20), 320, 136);
+        let facts = SegmentFacts {
+            first_seq: 1,
+            last_seq: 3,
+            record_count: 3,
+            data_end: 456,
+        };
+        let bytes = encode_index_file(&active, facts, |h| (h == 77).then(|| "Page Viewed".into()));
+        // header + 2 sources + 3 entries + 1 dedup + name table (8+4+11 -> 24) + footer
+        assert_eq!(bytes.len(), 64 + 2 * 64 + 3 * 40 + 24 + 24 + 8);
+        assert_eq!(&bytes[..8], b"FLOGIDX\0");
+        assert_eq!(u32_at(&bytes, 8), 1);
+        assert_eq!(u32_at(&bytes, 12), 2);
+        assert_eq!(u64_at(&bytes, 40), 456);
+        // Source 1 first (sorted), one entry starting at entry 0; source 2 from entry 1.
+        assert_eq!(u32_at(&bytes, 64), 1);
+        assert_eq!(u64_at(&bytes, 64 + 16), 0);
+        assert_eq!(u32_at(&bytes, 128), 2);
+        assert_eq!(u64_at(&bytes, 128 + 8), 2);
+        assert_eq!(u64_at(&bytes, 128 + 16), 1);
+        assert_eq!(u64_at(&bytes, 128 + 40), 10);
+        assert_eq!(u64_at(&bytes, 128 + 48), 20);
+        let entries = 64 + 2 * 64;
+        assert_eq!(u64_at(&bytes, entries), 2); // source 1's entry: seq 2
+        assert_eq!(u32_at(&bytes, entries + 32), 192);
+        assert_eq!(u64_at(&bytes, entries + 40), 1); // then source 2: seq 1, 3
+        assert_eq!(u64_at(&bytes, entries + 80), 3);
+        let end = bytes.len() - 8;
+        assert_eq!(u32_at(&bytes, end), crc32fast::hash(&bytes[..end]));
+        assert_eq!(&bytes[end + 4..], b"FIDX");
+
+        let index =
+            SealedIndex::open(Map::of_bytes(bytes.clone().into_boxed_slice()), facts).unwrap();
+        let (summary, postings) = index.source(2).unwrap();
+        assert_eq!((summary.count, summary.bytes), (2, 264));
+        assert_eq!(postings.get(1).seq, 3);
+        assert_eq!(index.names().collect::<Vec<_>>(), vec![(77, "Page Viewed")]);
+        assert_eq!(
+            index
+                .dedup()
+                .map(|d| (d.source, d.message_hash, d.seq))
+                .collect::<Vec<_>>(),
+            vec![(1, 9, 2)]
+        );
+        let stale = SegmentFacts {
+            data_end: 457,
+            ..facts
+        };
+        assert!(SealedIndex::open(Map::of_bytes(bytes.into_boxed_slice()), stale).is_err());
+    }
+}

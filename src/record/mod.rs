@@ -277,3 +277,114 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
     a.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(a)
 }
+
+#[cfg(test)]
+mod golden {
+    use super::codec::{BodyOut, decode_body, encode_into};
+    use super::*;
+    use crate::event::{Map, Value};
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn record_header_bytes_are_pinned() {
+        let header = RecordHeader {
+            body_len: 0x0102,
+            seq: 7,
+            source: 3,
+            flags: FLAG_END_OF_BATCH | FLAG_HAS_PROFILE,
+            timestamp_ms: 1_700_000_000_000,
+            received_ms: -1,
+            name_hash: 0x1122_3344_5566_7788,
+            profile_hash: 9,
+            message_hash: 0xAABB_CCDD,
+        };
+        let mut bytes = [0u8; HEADER_BYTES];
+        header.write_to(&mut bytes);
+        assert_eq!(
+            hex(&bytes),
+            concat!(
+                "464c5243",
+                "02010000",
+                "0700000000000000",
+                "03000000",
+                "0300",
+                "0000",
+                "0068e5cf8b010000",
+                "ffffffffffffffff",
+                "8877665544332211",
+                "0900000000000000",
+                "ddccbbaa",
+                "00000000"
+            )
+        );
+        assert_eq!(RecordHeader::read_from(&bytes), Ok(header));
+    }
+
+    #[test]
+    fn body_bytes_are_pinned() {
+        let mut properties = Map::new();
+        properties.insert("n", Value::Int(-1));
+        properties.insert("f", Value::Float(1.5));
+        properties.insert("big", Value::UInt(u64::MAX));
+        let context = Map::new();
+        let body = BodyOut {
+            name: "Page Viewed",
+            profile_id: Some("u1"),
+            session_id: None,
+            message_id: None,
+            properties: &properties,
+            context: &context,
+        };
+        let mut out = Vec::new();
+        encode_into(&body, &mut out).unwrap();
+        assert_eq!(
+            hex(&out),
+            concat!(
+                "0b",
+                "50616765205669657765",
+                "64", // "Page Viewed"
+                "01",
+                "02",
+                "7531", // Some("u1")
+                "00",
+                "00", // None, None
+                "03", // three properties
+                "01",
+                "6e",
+                "02",
+                "01", // "n": Int(-1) zig-zag 1
+                "01",
+                "66",
+                "04",
+                "000000000000f83f", // "f": Float(1.5)
+                "03",
+                "626967",
+                "03",
+                "fdffffffffffffffff", // "big": UInt(u64::MAX)
+                "00"                  // empty context
+            )
+        );
+        let decoded = decode_body(&out).unwrap();
+        assert_eq!(decoded.name, "Page Viewed");
+        assert_eq!(decoded.properties.get("big"), Some(&Value::UInt(u64::MAX)));
+        assert!(decode_body(&[out.as_slice(), &[0]].concat()).is_err());
+    }
+
+    #[test]
+    fn crc_covers_body_then_header() {
+        let mut header = [0u8; HEADER_BYTES];
+        RecordHeader {
+            body_len: 3,
+            seq: 1,
+            ..Default::default()
+        }
+        .write_to(&mut header);
+        let body = b"abc";
+        let mut all = body.to_vec();
+        all.extend_from_slice(&header[..60]);
+        assert_eq!(record_crc(&header, body), crc32fast::hash(&all));
+    }
+}

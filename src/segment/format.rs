@@ -156,3 +156,54 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
     }
     digits.parse().ok()
 }
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    #[test]
+    fn segment_header_and_trailer_bytes_are_pinned() {
+        let header = SegmentHeader {
+            version: SEGMENT_VERSION,
+            first_seq: 1,
+            capacity: 65536,
+            created_ms: 2,
+            store_id: [0xAB; 16],
+        };
+        let b = header.encode();
+        assert_eq!(&b[..8], b"FLOGSEG\0");
+        assert_eq!(&b[8..16], &[1, 0, 0, 0, 64, 0, 0, 0]);
+        assert_eq!(&b[16..24], &1u64.to_le_bytes());
+        assert_eq!(&b[24..32], &65536u64.to_le_bytes());
+        assert_eq!(&b[32..40], &2i64.to_le_bytes());
+        assert_eq!(&b[40..56], &[0xAB; 16]);
+        assert_eq!(&b[56..60], &[0; 4]);
+        assert_eq!(&b[60..64], &crc32fast::hash(&b[..60]).to_le_bytes());
+        assert_eq!(SegmentHeader::decode(&b), Ok(header));
+        let mut newer = b;
+        newer[8] = 2;
+        let crc = crc32fast::hash(&newer[..60]);
+        newer[60..64].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(SegmentHeader::decode(&newer), Err(HeaderError::Version(2)));
+
+        let trailer = Trailer {
+            first_seq: 1,
+            last_seq: 3,
+            record_count: 3,
+            data_end: 4096,
+            sealed_ms: 5,
+        };
+        let t = trailer.encode();
+        assert_eq!(&t[..8], b"FLOGSEAL");
+        assert_eq!(&t[16..24], &3u64.to_le_bytes());
+        assert_eq!(&t[32..40], &4096u64.to_le_bytes());
+        assert_eq!(&t[60..64], &crc32fast::hash(&t[..60]).to_le_bytes());
+        assert_eq!(Trailer::decode(&t), Some(trailer));
+        assert_eq!(segment_file_name(42), "00000000000000000042.seg");
+        assert_eq!(
+            parse_segment_file_name("00000000000000000042.seg"),
+            Some(42)
+        );
+        assert_eq!(parse_segment_file_name("42.seg"), None);
+    }
+}
