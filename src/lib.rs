@@ -55,6 +55,11 @@ pub mod segment;
 mod store;
 pub mod time;
 
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use catalog::{Source, SourceId};
 pub use error::{Error, Result};
 pub use event::{
