@@ -8,7 +8,7 @@ mod file;
 
 pub(crate) use file::read as read_catalog;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -87,8 +87,8 @@ pub(crate) struct CatalogData {
 /// An immutable view of the catalog.
 pub(crate) struct CatalogState {
     pub data: CatalogData,
-    by_key: HashMap<String, usize>,
-    by_id: HashMap<SourceId, usize>,
+    by_key: FxHashMap<String, usize>,
+    by_id: FxHashMap<SourceId, usize>,
 }
 
 impl CatalogState {

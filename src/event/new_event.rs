@@ -197,7 +197,10 @@ fn validate_parts(
         check_timestamp(ts)?;
     }
     for (field, map) in ["properties", "context"].into_iter().zip(maps) {
-        let depth = 1 + map.values().map(Value::depth).max().unwrap_or(0);
+        let mut depth = 1;
+        for value in map.values() {
+            depth = depth.max(1 + checked_depth(field, value)?);
+        }
         if depth > limits.depth_max {
             return Err(Error::invalid(
                 field,
@@ -206,9 +209,6 @@ fn validate_parts(
                     limits.depth_max
                 ),
             ));
-        }
-        for value in map.values() {
-            check_numbers(field, value)?;
         }
     }
     Ok(())
@@ -240,13 +240,26 @@ pub(crate) fn check_timestamp(ms: i64) -> Result<()> {
     Ok(())
 }
 
-/// Floats must be finite (JSON has no NaN or infinity).
-fn check_numbers(field: &str, value: &Value) -> Result<()> {
+/// The nesting depth of a value (a scalar is 0), checking on the way that floats
+/// are finite (JSON has no NaN or infinity).
+fn checked_depth(field: &str, value: &Value) -> Result<usize> {
     match value {
         Value::Float(f) if !f.is_finite() => Err(Error::invalid(field, "numbers must be finite")),
-        Value::Array(items) => items.iter().try_for_each(|v| check_numbers(field, v)),
-        Value::Object(map) => map.values().try_for_each(|v| check_numbers(field, v)),
-        _ => Ok(()),
+        Value::Array(items) => {
+            let mut depth = 0;
+            for item in items {
+                depth = depth.max(checked_depth(field, item)?);
+            }
+            Ok(depth + 1)
+        }
+        Value::Object(map) => {
+            let mut depth = 0;
+            for item in map.values() {
+                depth = depth.max(checked_depth(field, item)?);
+            }
+            Ok(depth + 1)
+        }
+        _ => Ok(0),
     }
 }
 

@@ -10,7 +10,7 @@
 
 mod file;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(crate) use file::{SealedIndex, SegmentFacts, encode_index_file};
 
@@ -138,8 +138,8 @@ impl Postings for &[IndexEntry] {
 /// The in-memory index of the active segment.
 #[derive(Default)]
 pub struct ActiveIndex {
-    sources: HashMap<u32, (SourceSummary, Vec<IndexEntry>)>,
-    names: HashSet<u64>,
+    sources: FxHashMap<u32, (SourceSummary, Vec<IndexEntry>)>,
+    names: FxHashSet<u64>,
     dedup: Vec<DedupEntry>,
     records: u64,
 }
@@ -195,7 +195,7 @@ impl ActiveIndex {
     }
 
     /// The distinct name hashes.
-    pub fn name_hashes(&self) -> &HashSet<u64> {
+    pub fn name_hashes(&self) -> &FxHashSet<u64> {
         &self.names
     }
 

@@ -11,7 +11,6 @@ mod batch;
 mod durability;
 mod open;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -77,7 +76,7 @@ pub(crate) struct Log {
     segments: RwLock<Arc<Vec<Arc<SegmentHandle>>>>,
     writer: Mutex<Writer>,
     visible: AtomicU64,
-    names: RwLock<HashMap<u64, Arc<str>>>,
+    names: RwLock<rustc_hash::FxHashMap<u64, Arc<str>>>,
     sync: SyncState,
     poisoned: AtomicBool,
     poison_cause: Mutex<Option<String>>,

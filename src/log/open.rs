@@ -1,7 +1,7 @@
 //! Opening a log: sealed segments and their index files (rebuilt when missing or
 //! bad), then recovery of the active segment.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
@@ -96,7 +96,7 @@ impl Log {
             }
         }
         firsts.sort_unstable();
-        let mut names = HashMap::new();
+        let mut names = HashMap::default();
         let mut handles: Vec<Arc<SegmentHandle>> = Vec::new();
         let mut next_seq: Option<u64> = None;
         let mut active: Option<Arc<SegmentHandle>> = None;

@@ -57,7 +57,7 @@ pub(crate) struct Counters {
 /// Naming verdicts by name hash; a name in here is also known to the log.
 #[derive(Default)]
 pub(crate) struct NamingCache {
-    map: RwLock<HashMap<u64, Option<Arc<NamingWarning>>>>,
+    map: RwLock<rustc_hash::FxHashMap<u64, Option<Arc<NamingWarning>>>>,
 }
 
 thread_local! {

@@ -281,3 +281,9 @@ impl Inner {
         self.next_owner.fetch_add(1, Ordering::Relaxed)
     }
 }
+
+/// `Store` must stay shareable across threads: this fails to compile otherwise.
+const _: () = {
+    const fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+    assert_send_sync_clone::<Store>();
+};
