@@ -25,7 +25,7 @@ pub(crate) enum Claim {
 
 enum Entry {
     Pending { message_id: String, owner: u64 },
-    Stored { seq: u64 },
+    Stored { seq: u64, received_ms: i64 },
 }
 
 #[derive(Default)]
@@ -59,21 +59,29 @@ impl DedupWindow {
 
     /// Claims (source, message id) for `owner` (one collect call). `same_message`
     /// tells whether the stored record `seq` has exactly this message id.
+    #[allow(clippy::too_many_arguments)]
     pub fn claim(
         &self,
         source: u32,
         hash: u32,
         message_id: &str,
         owner: u64,
+        now_ms: i64,
         same_message: &dyn Fn(u64) -> bool,
     ) -> Claim {
         let mut inner = self.inner.lock();
+        self.expire(&mut inner, now_ms);
+        let oldest = now_ms.saturating_sub(self.window_ms);
         loop {
             let mut wait = false;
             if let Some(entries) = inner.slots.get(&(source, hash)) {
                 for entry in entries {
                     match entry {
-                        Entry::Stored { seq } if same_message(*seq) => return Claim::Stored(*seq),
+                        Entry::Stored { seq, received_ms }
+                            if *received_ms >= oldest && same_message(*seq) =>
+                        {
+                            return Claim::Stored(*seq);
+                        }
                         Entry::Pending {
                             message_id: m,
                             owner: o,
@@ -120,7 +128,7 @@ impl DedupWindow {
             );
             if let Some(at) = at {
                 match stored {
-                    Some((seq, _)) => entries[at] = Entry::Stored { seq },
+                    Some((seq, received_ms)) => entries[at] = Entry::Stored { seq, received_ms },
                     None => {
                         entries.swap_remove(at);
                     }
@@ -140,7 +148,7 @@ impl DedupWindow {
 
     /// Remembers a stored record found when the log was opened.
     pub fn remember(&self, source: u32, hash: u32, seq: u64, received_ms: i64, now_ms: i64) {
-        if received_ms < now_ms - self.window_ms {
+        if received_ms < now_ms.saturating_sub(self.window_ms) {
             return;
         }
         let mut inner = self.inner.lock();
@@ -148,20 +156,20 @@ impl DedupWindow {
             .slots
             .entry((source, hash))
             .or_default()
-            .push(Entry::Stored { seq });
+            .push(Entry::Stored { seq, received_ms });
         inner.order.push_back((received_ms, source, hash, seq));
         self.expire(&mut inner, now_ms);
     }
 
     fn expire(&self, inner: &mut Inner, now_ms: i64) {
-        let oldest = now_ms - self.window_ms;
+        let oldest = now_ms.saturating_sub(self.window_ms);
         while let Some(&(received, source, hash, seq)) = inner.order.front() {
             if received >= oldest && inner.order.len() <= self.capacity {
                 break;
             }
             inner.order.pop_front();
             if let Some(entries) = inner.slots.get_mut(&(source, hash)) {
-                entries.retain(|e| !matches!(e, Entry::Stored { seq: s } if *s == seq));
+                entries.retain(|e| !matches!(e, Entry::Stored { seq: s, .. } if *s == seq));
                 if entries.is_empty() {
                     inner.slots.remove(&(source, hash));
                 }

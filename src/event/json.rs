@@ -147,9 +147,21 @@ fn parse_value(bytes: &[u8], max: usize) -> Result<Value> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = seed.deserialize(&mut de).and_then(|v| de.end().map(|()| v));
     parsed.map_err(|e| {
-        let field = failed.into_inner().unwrap_or_else(|| "json".to_owned());
+        let field = match failed.into_inner() {
+            Some(key) => field_name(&key),
+            None => "json".to_owned(),
+        };
         Error::invalid(field, e.to_string())
     })
+}
+
+/// A top-level key as a field name for errors (an empty key is shown as `""`).
+fn field_name(key: &str) -> String {
+    if key.is_empty() {
+        "\"\"".to_owned()
+    } else {
+        key.to_owned()
+    }
 }
 
 fn take_string(map: &mut Map, field: &str) -> Result<Option<String>> {
@@ -247,7 +259,7 @@ pub(crate) fn parse_event(
     let message_id = take_string(&mut map, "message_id")?;
     if let Some(unknown) = map.keys().next() {
         return Err(Error::invalid(
-            unknown,
+            field_name(unknown),
             format!(
                 "unknown field; the payload fields are {}; put custom data in properties or context",
                 PAYLOAD_FIELDS.join(", ")

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// A JSON value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "S: Deserialize<'de> + AsRef<str>"))]
 pub enum Value<S = String> {
     /// `null`.
     Null,
@@ -30,10 +31,31 @@ pub enum Value<S = String> {
 }
 
 /// A JSON object: keys in insertion order, each key at most once.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Map<S = String> {
     entries: Vec<(S, Value<S>)>,
+}
+
+impl<'de, S: Deserialize<'de> + AsRef<str>> Deserialize<'de> for Map<S> {
+    /// Decodes the entries and refuses an object that repeats a key, so the
+    /// invariant holds for stored data too, whoever wrote it.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries = Vec::<(S, Value<S>)>::deserialize(d)?;
+        let duplicate = if entries.len() <= 16 {
+            entries
+                .iter()
+                .enumerate()
+                .any(|(i, (k, _))| entries[..i].iter().any(|(p, _)| p.as_ref() == k.as_ref()))
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            !entries.iter().all(|(k, _)| seen.insert(k.as_ref()))
+        };
+        if duplicate {
+            return Err(serde::de::Error::custom("an object repeats a key"));
+        }
+        Ok(Map { entries })
+    }
 }
 
 impl<S> Default for Map<S> {

@@ -196,7 +196,19 @@ fn crash_bytes(synced: &[u8], current: &[u8], mode: CrashMode, rng: &mut SplitMi
                     *byte = current.get(start + j).copied().unwrap_or(0);
                 }
             }
-            Fate::Garbage => rng.fill(&mut out[start..end]),
+            Fate::Garbage => {
+                // A sector write in flight can garble what it was writing, not the
+                // bytes of that sector that were already synced and unchanged.
+                let mut noise = vec![0u8; end - start];
+                rng.fill(&mut noise);
+                for (j, byte) in out[start..end].iter_mut().enumerate() {
+                    let at = start + j;
+                    let settled = at < synced.len() && synced.get(at) == current.get(at);
+                    if !settled {
+                        *byte = noise[j];
+                    }
+                }
+            }
         }
     }
     out

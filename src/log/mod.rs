@@ -41,6 +41,38 @@ pub(crate) struct SegmentHandle {
     pub index: RwLock<IndexState>,
 }
 
+impl SegmentHandle {
+    /// The offset and sequence number of the first record with a sequence number
+    /// of at least `seq`, found through the index (no scan).
+    pub fn locate(&self, seq: u64) -> Option<(usize, u64)> {
+        use crate::index::Postings;
+        fn first_at_or_after<P: Postings>(p: &P, seq: u64) -> Option<(usize, u64)> {
+            let i = p.partition_after(seq.saturating_sub(1));
+            (i < p.len()).then(|| {
+                let e = p.get(i);
+                (e.offset as usize, e.seq)
+            })
+        }
+        let index = self.index.read();
+        match &*index {
+            IndexState::Active(a) => a
+                .summaries()
+                .filter_map(|s| {
+                    a.source(s.source)
+                        .and_then(|(_, p)| first_at_or_after(&p, seq))
+                })
+                .min_by_key(|&(_, seq)| seq),
+            IndexState::Sealed(x) => x
+                .summaries()
+                .filter_map(|s| {
+                    x.source(s.source)
+                        .and_then(|(_, p)| first_at_or_after(&p, seq))
+                })
+                .min_by_key(|&(_, seq)| seq),
+        }
+    }
+}
+
 /// Log settings (validated by the store's options).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LogConfig {
@@ -281,12 +313,14 @@ impl Log {
         let last_seq = first_seq + range.len() as u64 - 1;
         segment.publish(at + (end - start), last_seq);
         writer.next_seq = last_seq + 1;
-        self.visible.store(last_seq, Ordering::Release);
+        // SeqCst pairs with `wait_for`: either the waiter sees this sequence
+        // number, or this thread sees the waiter and notifies it.
+        self.visible.store(last_seq, Ordering::SeqCst);
         Ok(())
     }
 
     fn wake_tailers(&self) {
-        if self.tail_waiters.load(Ordering::Acquire) > 0 {
+        if self.tail_waiters.load(Ordering::SeqCst) > 0 {
             let _guard = self.tail_lock.lock();
             self.tail_cv.notify_all();
         }
@@ -408,9 +442,9 @@ impl Log {
     /// `timeout` passes; returns the last published sequence number.
     pub fn wait_for(&self, seq: u64, timeout: Duration) -> u64 {
         let deadline = Instant::now() + timeout;
-        self.tail_waiters.fetch_add(1, Ordering::AcqRel);
+        self.tail_waiters.fetch_add(1, Ordering::SeqCst);
         let mut guard = self.tail_lock.lock();
-        while self.visible_seq() < seq && !self.closed.load(Ordering::Acquire) {
+        while self.visible.load(Ordering::SeqCst) < seq && !self.closed.load(Ordering::Acquire) {
             if self.tail_cv.wait_until(&mut guard, deadline).timed_out() {
                 break;
             }

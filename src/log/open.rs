@@ -325,5 +325,11 @@ pub(super) fn write_index_file(
     drop(file);
     fs.rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-    try_map_index(fs, path, facts).map_err(|why| Error::corrupt(path, 0, why))
+    let file = fs
+        .open(path, OpenMode::ReadOnly)
+        .map_err(|e| Error::io(path, e))?;
+    let map = file
+        .map(bytes.len() as u64)
+        .map_err(|e| Error::io(path, e))?;
+    SealedIndex::open(map, facts).map_err(|why| Error::corrupt(path, 0, why))
 }

@@ -182,7 +182,9 @@ pub(crate) fn message_id_is(log: &Log, seq: u64, source: SourceId, message_id: &
 /// What a query touched: evidence that it cost what the answer costs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueryStats {
-    /// Segments whose index was consulted (the others were skipped by summary).
+    /// Segments whose index was consulted for the source (segments outside the
+    /// sequence range are not counted; a consulted segment may still be skipped
+    /// by its per-source summary without examining entries).
     pub segments_read: u64,
     /// Index entries examined.
     pub entries_examined: u64,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::log::{Log, SegmentHandle};
-use crate::record::{HEADER_BYTES, RecordHeader};
+use crate::record::RecordHeader;
 use crate::segment::SegmentView;
 use crate::segment::format::SEGMENT_HEADER_BYTES;
 
@@ -19,7 +19,7 @@ pub struct LogReader {
     visible: u64,
     next_seq: u64,
     segment: usize,
-    view: Option<(SegmentView, usize)>,
+    view: Option<Position>,
 }
 
 impl LogReader {
@@ -47,45 +47,81 @@ impl LogReader {
     fn next_event(&mut self) -> Result<Option<Event>> {
         while self.next_seq <= self.visible {
             let Some(handle) = self.segments.get(self.segment) else {
-                return Ok(None);
+                let file = self
+                    .segments
+                    .last()
+                    .map(|h| h.segment.path().to_path_buf())
+                    .unwrap_or_default();
+                return Err(Error::corrupt(
+                    file,
+                    0,
+                    format!("the log ends before sequence number {}", self.next_seq),
+                ));
             };
             if self.view.is_none() {
-                if handle.segment.record_count() == 0 || handle.segment.last_seq() < self.next_seq {
+                let segment = &handle.segment;
+                if segment.record_count() == 0 || segment.last_seq() < self.next_seq {
                     self.segment += 1;
                     continue;
                 }
-                self.view = Some((handle.segment.view()?, SEGMENT_HEADER_BYTES));
+                let (pos, seq) = handle
+                    .locate(self.next_seq)
+                    .unwrap_or((SEGMENT_HEADER_BYTES, segment.first_seq()));
+                self.view = Some(Position {
+                    view: segment.view()?,
+                    pos,
+                    expected: seq,
+                });
             }
             let path = handle.segment.path();
-            let Some((view, pos)) = self.view.as_mut() else {
+            let Some(at) = self.view.as_mut() else {
                 continue;
             };
-            let bytes = view.bytes();
-            if *pos >= bytes.len() {
+            let bytes = at.view.bytes();
+            if at.pos >= bytes.len() {
+                if at.expected <= handle.segment.last_seq() {
+                    return Err(Error::corrupt(
+                        path,
+                        at.pos as u64,
+                        "records end before the segment's last sequence number",
+                    ));
+                }
                 self.view = None;
                 self.segment += 1;
                 continue;
             }
-            let header = RecordHeader::read_from(&bytes[*pos..])
-                .map_err(|_| Error::corrupt(path, *pos as u64, "bad record header"))?;
-            let at = *pos;
-            *pos += header.padded_len();
+            let offset = at.pos;
+            let header = RecordHeader::read_from(&bytes[offset..])
+                .map_err(|_| Error::corrupt(path, offset as u64, "bad record header"))?;
+            if header.seq != at.expected {
+                return Err(Error::corrupt(
+                    path,
+                    offset as u64,
+                    "sequence number out of order",
+                ));
+            }
+            at.pos += header.padded_len();
+            at.expected += 1;
             if header.seq < self.next_seq {
                 continue;
             }
-            if header.seq != self.next_seq || *pos > bytes.len() || at + HEADER_BYTES > bytes.len()
-            {
-                return Err(Error::corrupt(path, at as u64, "records out of sequence"));
-            }
-            let record = view
-                .record_at(at)
-                .map_err(|p| Error::corrupt(path, at as u64, p.describe()))?;
-            let event = Event::decode(&record, path, at as u64)?.to_owned_event();
-            self.next_seq += 1;
+            let record = at
+                .view
+                .record_at(offset)
+                .map_err(|p| Error::corrupt(path, offset as u64, p.describe()))?;
+            let event = Event::decode(&record, path, offset as u64)?.to_owned_event();
+            self.next_seq = header.seq + 1;
             return Ok(Some(event));
         }
         Ok(None)
     }
+}
+
+/// Where a reader is inside a segment.
+struct Position {
+    view: SegmentView,
+    pos: usize,
+    expected: u64,
 }
 
 impl Iterator for LogReader {

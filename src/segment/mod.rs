@@ -58,12 +58,19 @@ impl SegmentView {
         self.map.prefix(self.end)
     }
 
-    /// The CRC-checked record at `offset`.
+    /// The CRC-checked record at `offset` (its zero padding checked too).
     pub fn record_at(&self, offset: usize) -> Result<RecordView<'_>, RecordProblem> {
         let bytes = self.bytes();
-        match bytes.get(offset..) {
-            Some(tail) if offset >= SEGMENT_HEADER_BYTES => read_record(tail),
-            _ => Err(RecordProblem::Short),
+        let tail = match bytes.get(offset..) {
+            Some(tail) if offset >= SEGMENT_HEADER_BYTES => tail,
+            _ => return Err(RecordProblem::Short),
+        };
+        let record = read_record(tail)?;
+        let body_end = crate::record::HEADER_BYTES + record.body.len();
+        match tail.get(body_end..record.header.padded_len()) {
+            Some(padding) if padding.iter().all(|&b| b == 0) => Ok(record),
+            Some(_) => Err(RecordProblem::Invalid("non-zero record padding")),
+            None => Err(RecordProblem::Short),
         }
     }
 }

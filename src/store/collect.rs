@@ -146,7 +146,7 @@ impl Inner {
                 |seq: u64| crate::query::message_id_is(&self.log, seq, source_id, message_id);
             match self
                 .dedup
-                .claim(source_id.0, msg_hash, message_id, owner, &same)
+                .claim(source_id.0, msg_hash, message_id, owner, received, &same)
             {
                 Claim::New => claims.push(ClaimNote {
                     index,
