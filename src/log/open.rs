@@ -98,7 +98,9 @@ impl Log {
         firsts.sort_unstable();
         let mut names = HashMap::default();
         let mut handles: Vec<Arc<SegmentHandle>> = Vec::new();
-        let mut next_seq: Option<u64> = None;
+        // Version 1 has no retention: the log starts at sequence number 1, so a
+        // first segment starting later means the segments before it were lost.
+        let mut next_seq: Option<u64> = (!firsts.is_empty()).then_some(1);
         let mut active: Option<Arc<SegmentHandle>> = None;
 
         let check_continuity = |path: &Path, first: u64, next: Option<u64>| -> Result<()> {

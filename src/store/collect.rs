@@ -40,7 +40,8 @@ pub struct Receipt {
     pub duplicate: bool,
     /// The rule that dropped the event, if one did.
     pub dropped_by: Option<String>,
-    /// Naming-guideline violations of the stored name (policy `Warn`).
+    /// Naming-guideline violations of the stored name (policy `Warn`); `None` for
+    /// a duplicate (its original's receipt carried them).
     pub naming: Option<Arc<NamingWarning>>,
 }
 
@@ -156,12 +157,9 @@ impl Inner {
                     first: true,
                 }),
                 Claim::Stored(seq) => {
-                    return Ok(Prepared::Done(receipt(
-                        Some(seq),
-                        true,
-                        None,
-                        naming_of(&event.name)?,
-                    )));
+                    // The original was already judged (after its rules): a retry
+                    // neither re-checks the raw name nor repeats the warning.
+                    return Ok(Prepared::Done(receipt(Some(seq), true, None, None)));
                 }
                 Claim::SameBatch => {
                     // Settled after the append: the receipt of the first copy.
@@ -172,12 +170,7 @@ impl Inner {
                         message_id: message_id.to_owned(),
                         first: false,
                     });
-                    return Ok(Prepared::Done(receipt(
-                        None,
-                        true,
-                        None,
-                        naming_of(&event.name)?,
-                    )));
+                    return Ok(Prepared::Done(receipt(None, true, None, None)));
                 }
             }
         }
