@@ -67,6 +67,10 @@ pub enum Error {
     #[error("the store is closed")]
     Closed,
 
+    /// The store was opened read-only ([`Store::open_read_only`](crate::Store::open_read_only)).
+    #[error("the store is open read-only")]
+    ReadOnly,
+
     /// An event (or batch) is not acceptable. Nothing was written.
     #[error("invalid event: {field}: {reason}")]
     InvalidEvent {

@@ -134,14 +134,21 @@ pub(crate) struct Catalog {
     dir: PathBuf,
     state: RwLock<Arc<CatalogState>>,
     writer: Mutex<()>,
+    writable: bool,
 }
 
 impl Catalog {
     /// Opens the catalog of `dir`, creating an empty one (with a fresh store id)
     /// when the directory has none.
-    pub fn open(fs: Arc<dyn Vfs>, dir: &Path, default_naming: NamingPolicy) -> Result<Catalog> {
+    /// A read-only catalog (`writable: false`) must exist and refuses changes.
+    pub fn open(
+        fs: Arc<dyn Vfs>,
+        dir: &Path,
+        default_naming: NamingPolicy,
+        writable: bool,
+    ) -> Result<Catalog> {
         let path = dir.join(CATALOG_FILE);
-        let data = if fs.exists(&path) {
+        let data = if fs.exists(&path) || !writable {
             file::read(&*fs, &path)?
         } else {
             let data = CatalogData {
@@ -158,6 +165,7 @@ impl Catalog {
             dir: dir.to_path_buf(),
             state: RwLock::new(Arc::new(CatalogState::new(data))),
             writer: Mutex::new(()),
+            writable,
         })
     }
 
@@ -168,6 +176,9 @@ impl Catalog {
 
     /// Applies `change` to a copy of the data, persists it, then publishes it.
     fn update<T>(&self, change: impl FnOnce(&mut CatalogData) -> Result<T>) -> Result<T> {
+        if !self.writable {
+            return Err(Error::ReadOnly);
+        }
         let _guard = self.writer.lock();
         let mut data = self.state.read().data.clone();
         let out = change(&mut data)?;

@@ -11,8 +11,13 @@
 //! - segment files are append-only: the writer only writes bytes beyond the
 //!   *published* length, and readers only read below it ([`Map::prefix`] takes that
 //!   length); bytes below it are never written again;
-//! - a segment is only truncated to its published length (when sealed), never
-//!   below; recovery truncates before any reader exists.
+//! - a segment is only truncated to its published length (when sealed or closed),
+//!   never below; recovery truncates before any reader of this process exists,
+//!   and only bytes that are not complete, valid batches;
+//! - a read-only opener ([`Store::open_read_only`](crate::Store::open_read_only))
+//!   takes no lock but reads only complete, CRC-valid batches it found when it
+//!   opened: the writer never changes or truncates those bytes (the rules above),
+//!   so they stay valid for it too.
 //!
 //! Editing a store's files with another program while it is open breaks these
 //! assumptions, as it does for every memory-mapped database.

@@ -79,6 +79,8 @@ pub(crate) struct LogConfig {
     pub segment_bytes: u64,
     pub durability: Durability,
     pub recovery: RecoveryMode,
+    /// False for a read-only open: nothing is written, appends are refused.
+    pub writable: bool,
 }
 
 /// What readers see: the segments and the last published sequence number.
@@ -179,6 +181,9 @@ impl Log {
     }
 
     fn check_writable(&self) -> Result<()> {
+        if !self.config.writable {
+            return Err(Error::ReadOnly);
+        }
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
@@ -396,6 +401,9 @@ impl Log {
     /// Makes every record appended so far durable. Concurrent callers share one
     /// fdatasync (group commit).
     pub fn sync(&self) -> Result<()> {
+        if !self.config.writable {
+            return Ok(());
+        }
         self.sync_through(self.visible_seq())
     }
 
@@ -472,6 +480,9 @@ impl Log {
         }
         if self.is_poisoned() {
             return Err(self.poison_error());
+        }
+        if !self.config.writable {
+            return Ok(());
         }
         let writer = self.writer.lock();
         let result = writer

@@ -89,7 +89,7 @@ impl Log {
         for name in fs.list(dir).map_err(|e| Error::io(dir, e))? {
             if let Some(first) = parse_segment_file_name(&name) {
                 firsts.push(first);
-            } else if name.ends_with(".tmp") {
+            } else if name.ends_with(".tmp") && config.writable {
                 let path = dir.join(&name);
                 fs.remove(&path).map_err(|e| Error::io(&path, e))?;
                 report.removed_files.push(path);
@@ -122,7 +122,8 @@ impl Log {
             check_continuity(&path, first, next_seq)?;
             if i + 1 < count {
                 let segment = Segment::open_sealed(&*fs, &path, first, store_id)?;
-                let handle = load_sealed(&*fs, dir, segment, &mut names, &mut report)?;
+                let handle =
+                    load_sealed(&*fs, dir, segment, &mut names, &mut report, config.writable)?;
                 next_seq = Some(handle.segment.last_seq() + 1);
                 handles.push(handle);
                 continue;
@@ -139,6 +140,7 @@ impl Log {
                 first,
                 store_id,
                 config.recovery,
+                config.writable,
                 |offset, record| {
                     index.add(&record.header, offset, record.header.padded_len());
                     collector.note(offset, record);
@@ -151,7 +153,7 @@ impl Log {
                 Recovered::Active(segment, repair) => {
                     report.tail_repair = repair;
                     let stale = dir.join(index_file_name(first));
-                    if fs.exists(&stale) {
+                    if config.writable && fs.exists(&stale) {
                         fs.remove(&stale).map_err(|e| Error::io(&stale, e))?;
                         report.removed_files.push(stale);
                     }
@@ -162,10 +164,12 @@ impl Log {
                     }));
                 }
                 Recovered::Sealed(segment) => {
-                    let handle = load_sealed(&*fs, dir, segment, &mut names, &mut report)?;
+                    let handle =
+                        load_sealed(&*fs, dir, segment, &mut names, &mut report, config.writable)?;
                     next_seq = Some(handle.segment.last_seq() + 1);
                     handles.push(handle);
                 }
+                Recovered::Uninitialised if !config.writable => {}
                 Recovered::Uninitialised => {
                     fs.remove(&path).map_err(|e| Error::io(&path, e))?;
                     fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -176,6 +180,19 @@ impl Log {
         let next_seq = next_seq.unwrap_or(1);
         let active = match active {
             Some(active) => active,
+            // Read-only: appends are refused, the last segment stands in.
+            None if !config.writable => match handles.pop() {
+                Some(last) => last,
+                None => {
+                    return Err(Error::io(
+                        dir,
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no segment files: not a firstlog store (or never opened for writing)",
+                        ),
+                    ));
+                }
+            },
             None => Arc::new(SegmentHandle {
                 segment: Segment::create(
                     &*fs,
@@ -190,7 +207,9 @@ impl Log {
         };
         // What recovery kept may only be in the page cache: make it durable so
         // synced_seq can start at the end of the log.
-        active.segment.sync()?;
+        if config.writable {
+            active.segment.sync()?;
+        }
         handles.push(active.clone());
         report.segments = handles.len();
         report.records = handles.iter().map(|h| h.segment.record_count()).sum();
@@ -216,7 +235,7 @@ impl Log {
             stopper: Arc::new(Stopper::default()),
             syncer: Mutex::new(None),
         });
-        if let Durability::Interval(every) = config.durability {
+        if let (Durability::Interval(every), true) = (config.durability, config.writable) {
             log.start_interval_sync(every);
         }
         Ok((log, report))
@@ -239,6 +258,7 @@ fn load_sealed(
     segment: Segment,
     names: &mut HashMap<u64, Arc<str>>,
     report: &mut OpenReport,
+    writable: bool,
 ) -> Result<Arc<SegmentHandle>> {
     let facts = facts_of(&segment);
     let path = dir.join(index_file_name(segment.first_seq()));
@@ -255,6 +275,14 @@ fn load_sealed(
         Err(problem) => problem,
     };
     let active = rebuild_index(&segment, names)?;
+    if !writable {
+        // A reader does not repair files: it keeps the rebuilt index in memory.
+        report.rebuilt_indexes.push((path, problem));
+        return Ok(Arc::new(SegmentHandle {
+            segment,
+            index: RwLock::new(IndexState::Active(active)),
+        }));
+    }
     let bytes = encode_index_file(&active, facts, |h| names.get(&h).cloned());
     let index = write_index_file(fs, dir, &path, &bytes, facts)?;
     report.rebuilt_indexes.push((path, problem));

@@ -282,16 +282,25 @@ impl Segment {
 
     /// Opens the last segment of a log after a clean close or a crash: scans its
     /// records, cuts a torn tail (reporting it), and restores its reserved space.
+    ///
+    /// With `writable: false` (a read-only open beside a live writer) nothing is
+    /// written: the segment ends, for this reader, at its last complete batch.
     pub fn recover(
         fs: &dyn Vfs,
         path: &Path,
         first_seq: u64,
         store_id: [u8; 16],
         mode: RecoveryMode,
+        writable: bool,
         mut each: impl FnMut(usize, &RecordView<'_>),
     ) -> Result<Recovered> {
         let io = |e| Error::io(path, e);
-        let file = fs.open(path, OpenMode::ReadWrite).map_err(io)?;
+        let open_mode = if writable {
+            OpenMode::ReadWrite
+        } else {
+            OpenMode::ReadOnly
+        };
+        let file = fs.open(path, open_mode).map_err(io)?;
         let len = file.len().map_err(io)?;
         let Some(header) = Self::read_header(&*file, path, len)? else {
             return Ok(Recovered::Uninitialised);
@@ -345,6 +354,20 @@ impl Segment {
         }
         drop(records);
         drop(scan_map);
+        if !writable {
+            let map = file.map(len).map_err(io)?;
+            let segment = Segment::new(
+                path.to_path_buf(),
+                first_seq,
+                header.capacity,
+                file,
+                map,
+                found.end,
+                found.last_seq,
+                false,
+            );
+            return Ok(Recovered::Active(segment, None));
+        }
         if repair.is_some() {
             // Drop the damaged bytes entirely (a shorter future record must never be
             // followed by stale valid-looking ones), then reserve the space again.

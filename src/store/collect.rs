@@ -281,6 +281,9 @@ impl Store {
     /// A refused payload is kept in the quarantine (see [`Store::rejected`]).
     pub fn collect_json(&self, payload: &[u8]) -> Result<Receipt> {
         let inner = &self.inner;
+        if inner.options.read_only {
+            return Err(Error::ReadOnly);
+        }
         let result =
             parse_event(payload, &inner.options.limits, None).and_then(|event| self.collect(event));
         if let Err(e) = &result {
@@ -293,6 +296,9 @@ impl Store {
     /// `{"batch": [...], "write_key": "..."}` (the key applies to items without
     /// one). One outcome per item, with its index; refused items are quarantined.
     pub fn collect_batch_json(&self, request: &[u8]) -> Result<Vec<Result<Receipt>>> {
+        if self.inner.options.read_only {
+            return Err(Error::ReadOnly);
+        }
         let limits = &self.inner.options.limits;
         let batch = match split_batch(request, limits) {
             Ok(batch) => batch,
@@ -360,6 +366,9 @@ impl Store {
         batch: &mut Batch,
     ) -> Result<Vec<Result<Receipt>>> {
         let inner = &*self.inner;
+        if inner.options.read_only {
+            return Err(Error::ReadOnly);
+        }
         let catalog = inner.catalog.state();
         let pipeline = inner.pipeline.read().clone();
         let received = now_ms();

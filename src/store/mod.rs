@@ -64,7 +64,8 @@ struct Inner {
     open_report: OpenReport,
     close_lock: Mutex<()>,
     // Dropped last: the directory stays locked until everything above is closed.
-    _lock: LockGuard,
+    // `None` for a read-only open.
+    _lock: Option<LockGuard>,
 }
 
 impl Store {
@@ -83,17 +84,24 @@ impl Store {
         options.check()?;
         let dir = path.as_ref().to_path_buf();
         let fs: Arc<dyn Vfs> = options.fs.clone().unwrap_or_else(|| Arc::new(RealFs));
-        fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let lock = fs
-            .try_lock(&dir)
-            .map_err(|e| Error::io(&dir, e))?
-            .ok_or_else(|| Error::Locked { path: dir.clone() })?;
-        let catalog = Catalog::open(fs.clone(), &dir, options.naming)?;
+        let writable = !options.read_only;
+        let lock = if writable {
+            fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let guard = fs
+                .try_lock(&dir)
+                .map_err(|e| Error::io(&dir, e))?
+                .ok_or_else(|| Error::Locked { path: dir.clone() })?;
+            Some(guard)
+        } else {
+            None
+        };
+        let catalog = Catalog::open(fs.clone(), &dir, options.naming, writable)?;
         let store_id = catalog.state().data.store_id;
         let config = LogConfig {
             segment_bytes: options.segment_bytes,
             durability: options.durability,
             recovery: options.recovery,
+            writable,
         };
         let (log, open_report) = Log::open(fs.clone(), &dir, store_id, config)?;
         let dedup = DedupWindow::new(
@@ -105,7 +113,12 @@ impl Store {
         for (scope, rule) in &options.rules {
             pipeline = pipeline.with(scope.clone(), rule.clone());
         }
-        let quarantine = Quarantine::new(fs, &dir, options.quarantine_bytes);
+        let quarantine_bytes = if writable {
+            options.quarantine_bytes
+        } else {
+            0
+        };
+        let quarantine = Quarantine::new(fs, &dir, quarantine_bytes);
         Ok(Store {
             inner: Arc::new(Inner {
                 dir,
@@ -123,6 +136,26 @@ impl Store {
                 _lock: lock,
             }),
         })
+    }
+
+    /// Opens an existing store for reading only, beside a live writer (another
+    /// process holding the store, e.g. `firstlog serve`). It takes no lock and
+    /// writes nothing: it sees the events committed when it was opened (reopen to
+    /// see later ones), rebuilds damaged index files in memory only, and refuses
+    /// every change with [`Error::ReadOnly`].
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_with(
+            path,
+            Options {
+                read_only: true,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// True for a store opened with [`Store::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.inner.options.read_only
     }
 
     /// The store directory.

@@ -44,6 +44,9 @@ pub struct Options {
     pub rules: Vec<(Scope, Arc<dyn Rule>)>,
     /// The file system (tests inject faults here); `None` is the real one.
     pub fs: Option<Arc<dyn Vfs>>,
+    /// Open without the writer lock and without writing anything: see
+    /// [`Store::open_read_only`](crate::Store::open_read_only).
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             quarantine_bytes: 16 << 20,
             rules: Vec::new(),
             fs: None,
+            read_only: false,
         }
     }
 }
