@@ -241,20 +241,40 @@ pub fn check_event_name(name: &str) -> Option<NamingWarning> {
     let words = suggested_words(name);
     if words.len() < 2 {
         violations.push(Violation::TooFewWords);
-    } else if let Some(last) = words.last()
-        && !is_past_tense(last)
+    } else if let Some(verb) = verb_of(&words)
+        && !is_past_tense(verb)
     {
-        violations.push(Violation::NotPastTense { word: last.clone() });
+        violations.push(Violation::NotPastTense {
+            word: verb.to_owned(),
+        });
     }
     if violations.is_empty() {
         return None;
     }
-    let suggestion = Some(words.join(" ")).filter(|s| !s.is_empty() && s != name);
+    // Only a suggestion that itself follows the guideline is offered.
+    let suggestion = Some(words.join(" "))
+        .filter(|s| !s.is_empty() && s != name && check_event_name(s).is_none());
     Some(NamingWarning {
         name: name.to_owned(),
         violations,
         suggestion,
     })
+}
+
+/// Particles that may follow the verb of a phrasal verb ("Signed Up", "Logged In").
+const PARTICLES: &[&str] = &[
+    "Up", "In", "Out", "Off", "On", "Down", "Over", "Back", "Away",
+];
+
+/// The verb: the last word, or the one before a trailing particle.
+fn verb_of(words: &[String]) -> Option<&str> {
+    match words {
+        [.., verb, particle] if words.len() >= 3 && PARTICLES.contains(&particle.as_str()) => {
+            Some(verb)
+        }
+        [.., last] => Some(last),
+        [] => None,
+    }
 }
 
 fn is_title_case(word: &str) -> bool {
@@ -367,5 +387,10 @@ mod tests {
         assert_eq!(signup.suggestion, None);
         let one = check_event_name("Login").unwrap();
         assert_eq!(one.violations, vec![Violation::TooFewWords]);
+        assert_eq!(check_event_name("User Signed Up"), None);
+        assert_eq!(check_event_name("User Logged In"), None);
+        assert!(check_event_name("User Log In").is_some());
+        // "Product" alone breaks the guideline too, so no suggestion is offered.
+        assert_eq!(suggestion("Product 126"), None);
     }
 }

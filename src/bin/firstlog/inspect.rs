@@ -1,0 +1,159 @@
+//! `stats`, `verify` and `rules check`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use firstlog::{Error, Scope, Stats};
+
+use crate::Format;
+use crate::common::{self, CmdResult, Failure, with_stdout};
+use crate::output::{Table, bytes, thousands, time_or_dash};
+
+/// The statistics as JSON (also served at `GET /v1/stats`).
+pub fn stats_json(stats: &Stats) -> serde_json::Value {
+    serde_json::json!({
+        "segments": stats.segments,
+        "sealed_segments": stats.sealed_segments,
+        "bytes": stats.bytes,
+        "events": stats.events,
+        "last_seq": stats.last_seq,
+        "synced_seq": stats.synced_seq,
+        "accepted": stats.accepted,
+        "duplicates": stats.duplicates,
+        "rejected": stats.rejected,
+        "naming_warnings": stats.naming_warnings,
+        "dropped": stats.dropped.iter().map(|(rule, n)| serde_json::json!({"rule": rule, "events": n})).collect::<Vec<_>>(),
+        "dedup_entries": stats.dedup_entries,
+        "sources": stats.sources.iter().map(|s| serde_json::json!({
+            "id": s.source.0,
+            "name": s.name,
+            "events": s.events,
+            "bytes": s.bytes,
+            "first_seq": s.first_seq,
+            "last_seq": s.last_seq,
+            "first_timestamp": s.first_timestamp_ms.map(firstlog::time::format_rfc3339),
+            "last_timestamp": s.last_timestamp_ms.map(firstlog::time::format_rfc3339),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `stats`.
+pub fn stats(dir: &Path, format: Format) -> CmdResult {
+    let store = common::open_reader(dir)?;
+    let stats = store.stats();
+    drop(store);
+    with_stdout(|out| {
+        if format == Format::Ndjson {
+            return writeln!(out, "{}", stats_json(&stats));
+        }
+        writeln!(out, "store {}", dir.display())?;
+        writeln!(
+            out,
+            "  {} events, {} in {} segments ({} sealed); last seq {}, synced up to {}",
+            thousands(stats.events),
+            bytes(stats.bytes),
+            stats.segments,
+            stats.sealed_segments,
+            stats.last_seq,
+            stats.synced_seq
+        )?;
+        let mut table = Table::new(&[
+            "id",
+            "source",
+            ">events",
+            ">bytes",
+            "first event",
+            "last event",
+        ]);
+        for s in &stats.sources {
+            table.row(vec![
+                s.source.to_string(),
+                s.name.clone(),
+                thousands(s.events),
+                bytes(s.bytes),
+                time_or_dash(s.first_timestamp_ms),
+                time_or_dash(s.last_timestamp_ms),
+            ]);
+        }
+        table.write(out, "  ")
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `verify`: exit status 1 when anything is damaged.
+pub fn verify(dir: &Path) -> CmdResult {
+    let store = common::open_existing(dir)?;
+    let report = store.verify();
+    let repairs = store.open_report().clone();
+    store.close()?;
+    let report = match report {
+        Ok(report) => report,
+        Err(e @ Error::Corrupt { .. }) => {
+            return Err(Failure(format!("damaged: {e}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    with_stdout(|out| {
+        if let Some(cut) = &repairs.tail_repair {
+            writeln!(
+                out,
+                "note: opening cut a torn tail of {} bytes from {} at byte {} ({})",
+                cut.dropped_bytes,
+                cut.file.display(),
+                cut.offset,
+                cut.reason
+            )?;
+        }
+        for (file, why) in &repairs.rebuilt_indexes {
+            writeln!(out, "note: opening rebuilt {} ({why})", file.display())?;
+        }
+        writeln!(
+            out,
+            "checked {} segments, {} records ({}), {} index files, the catalog",
+            report.segments,
+            thousands(report.records),
+            bytes(report.bytes),
+            report.index_files
+        )?;
+        if report.is_clean() {
+            writeln!(out, "ok: no problems found")
+        } else {
+            for p in &report.problems {
+                writeln!(
+                    out,
+                    "PROBLEM: {} at byte {}: {}",
+                    p.file.display(),
+                    p.offset,
+                    p.reason
+                )?;
+            }
+            writeln!(out, "{} problems found", report.problems.len())
+        }
+    })?;
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `rules check FILE`.
+pub fn rules_check(file: &Path) -> CmdResult {
+    let rules = firstlog::rules::load_rules_file(file)
+        .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+    with_stdout(|out| {
+        writeln!(out, "{}: {} rules, all valid", file.display(), rules.len())?;
+        for (i, (scope, rule)) in rules.iter().enumerate() {
+            let scope = match scope {
+                Scope::All => "all sources".to_owned(),
+                Scope::Sources(ids) => {
+                    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                    format!("sources {}", ids.join(", "))
+                }
+            };
+            writeln!(out, "  {}. {} ({scope})", i + 1, rule.name())?;
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
