@@ -375,12 +375,12 @@ fn the_name_is_checked_after_rules() {
         .unwrap();
     assert_eq!(r.naming, None);
     assert_eq!(name_at(&store, r.seq.unwrap()), "Cart Abandoned");
-    // Not fixable mechanically: still refused, naming the name the rule left.
+    // Not fixable mechanically (no suggestion is offered): still refused.
     let err = store
         .collect(NewEvent::new("Product 126", src.write_key()))
         .unwrap_err();
     assert!(
-        matches!(&err, Error::NamingViolation { name, .. } if name == "Product"),
+        matches!(&err, Error::NamingViolation { name, .. } if name == "Product 126"),
         "{err:?}"
     );
 }

@@ -2,6 +2,7 @@
 //! and turned into a [`NewEvent`] with precise, field-named errors. JSON output of
 //! stored values lives here too, so both directions agree.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -10,7 +11,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use super::new_event::{Limits, NewEvent, check_timestamp};
+use super::new_event::{Limits, NewEvent, check_timestamp, validate_parts};
 use super::{Map, Value};
 use crate::error::{Error, Result};
 use crate::time::parse_rfc3339;
@@ -27,8 +28,12 @@ pub const PAYLOAD_FIELDS: &[&str] = &[
     "message_id",
 ];
 
+/// A string parsed from a request: borrowed from the request bytes when it has
+/// no escapes, owned otherwise.
+pub(crate) type Text<'a> = Cow<'a, str>;
+
 /// Parses one JSON value with a nesting limit; remembers which top-level field
-/// failed so the error can name it.
+/// failed so the error can name it. Strings borrow from the input when they can.
 struct ValueSeed<'f> {
     level: usize,
     max: usize,
@@ -36,44 +41,50 @@ struct ValueSeed<'f> {
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
-    type Value = Value;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+    type Value = Value<Text<'de>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ValueSeed<'_> {
-    type Value = Value;
+    type Value = Value<Text<'de>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+    fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
         Ok(Value::Bool(b))
     }
-    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+    fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
         Ok(Value::Int(n))
     }
-    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
-        Ok(Value::from(n))
+    fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(match i64::try_from(n) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::UInt(n),
+        })
     }
-    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+    fn visit_f64<E>(self, f: f64) -> Result<Self::Value, E> {
         Ok(Value::Float(f))
     }
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Value::String(Cow::Borrowed(s)))
     }
-    fn visit_string<E>(self, s: String) -> Result<Value, E> {
-        Ok(Value::String(s))
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Value::String(Cow::Owned(s.to_owned())))
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Value::String(Cow::Owned(s)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(Value::Null)
     }
-    fn visit_none<E>(self) -> Result<Value, E> {
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
         Ok(Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         if self.level > self.max {
             return Err(de::Error::custom(format_args!(
                 "nested deeper than {} levels",
@@ -91,7 +102,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         if self.level > self.max {
             return Err(de::Error::custom(format_args!(
                 "nested deeper than {} levels",
@@ -101,18 +112,18 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let top = self.level == 0;
         let mut map = Map::new();
         let mut seen = std::collections::HashSet::new();
-        while let Some(key) = access.next_key::<String>()? {
+        while let Some(key) = access.next_key_seed(KeySeed)? {
             let duplicate = if map.len() < 16 {
                 map.contains_key(&key)
             } else {
                 if seen.is_empty() {
                     seen.extend(map.keys().map(str::to_owned));
                 }
-                !seen.insert(key.clone())
+                !seen.insert(key.to_string())
             };
             if duplicate {
                 if top {
-                    *self.failed_field.borrow_mut() = Some(key.clone());
+                    *self.failed_field.borrow_mut() = Some(key.to_string());
                 }
                 return Err(de::Error::custom(format_args!("duplicate key {key:?}")));
             }
@@ -125,7 +136,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
                 Ok(v) => v,
                 Err(e) => {
                     if top && self.failed_field.borrow().is_none() {
-                        *self.failed_field.borrow_mut() = Some(key);
+                        *self.failed_field.borrow_mut() = Some(key.to_string());
                     }
                     return Err(e);
                 }
@@ -136,8 +147,34 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 }
 
+/// An object key, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Text<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Text<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(s))
+    }
+}
+
 /// Parses a JSON document into a value, nesting at most `max` levels below the top.
-fn parse_value(bytes: &[u8], max: usize) -> Result<Value> {
+fn parse_value(bytes: &[u8], max: usize) -> Result<Value<Text<'_>>> {
     let failed = RefCell::new(None);
     let seed = ValueSeed {
         level: 0,
@@ -164,7 +201,7 @@ fn field_name(key: &str) -> String {
     }
 }
 
-fn take_string(map: &mut Map, field: &str) -> Result<Option<String>> {
+fn take_string<'a>(map: &mut Map<Text<'a>>, field: &str) -> Result<Option<Text<'a>>> {
     match map.remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -175,7 +212,7 @@ fn take_string(map: &mut Map, field: &str) -> Result<Option<String>> {
     }
 }
 
-fn take_object(map: &mut Map, field: &str) -> Result<Map> {
+fn take_object<'a>(map: &mut Map<Text<'a>>, field: &str) -> Result<Map<Text<'a>>> {
     match map.remove(field) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(m)) => Ok(m),
@@ -186,13 +223,59 @@ fn take_object(map: &mut Map, field: &str) -> Result<Map> {
     }
 }
 
+/// A Firstparty payload, parsed and validated, its strings borrowed from the
+/// request where possible: events without rules are encoded straight from it.
+#[derive(Debug)]
+pub(crate) struct RawEvent<'a> {
+    pub name: Text<'a>,
+    pub write_key: Text<'a>,
+    pub profile_id: Option<Text<'a>>,
+    pub session_id: Option<Text<'a>>,
+    pub message_id: Option<Text<'a>>,
+    pub timestamp_ms: Option<i64>,
+    pub properties: Map<Text<'a>>,
+    pub context: Map<Text<'a>>,
+}
+
+impl RawEvent<'_> {
+    /// An owned event (for rules, which edit a draft).
+    pub fn into_new_event(self) -> NewEvent {
+        let own = |t: Option<Text<'_>>| t.map(Cow::into_owned);
+        NewEvent {
+            name: self.name.into_owned(),
+            write_key: self.write_key.into_owned(),
+            profile_id: own(self.profile_id),
+            session_id: own(self.session_id),
+            message_id: own(self.message_id),
+            timestamp_ms: self.timestamp_ms,
+            properties: self.properties.to_owned_map(),
+            context: self.context.to_owned_map(),
+        }
+    }
+
+    fn validate(&self, limits: &Limits) -> Result<()> {
+        let ids = [
+            ("profile_id", self.profile_id.as_deref()),
+            ("session_id", self.session_id.as_deref()),
+            ("message_id", self.message_id.as_deref()),
+        ];
+        validate_parts(
+            &self.name,
+            ids,
+            self.timestamp_ms,
+            [&self.properties, &self.context],
+            limits,
+        )
+    }
+}
+
 /// Parses a Firstparty payload (one event). `default_write_key` applies when the
 /// payload has none (a batch-level key).
-pub(crate) fn parse_event(
-    bytes: &[u8],
+pub(crate) fn parse_event<'a>(
+    bytes: &'a [u8],
     limits: &Limits,
-    default_write_key: Option<&str>,
-) -> Result<NewEvent> {
+    default_write_key: Option<&'a str>,
+) -> Result<RawEvent<'a>> {
     if bytes.len() > limits.event_bytes_max {
         return Err(Error::TooLarge {
             what: "event",
@@ -215,17 +298,20 @@ pub(crate) fn parse_event(
     };
     let write_key = match (take_string(&mut map, "write_key")?, default_write_key) {
         (Some(key), _) => key,
-        (None, Some(key)) => key.to_owned(),
+        (None, Some(key)) => Cow::Borrowed(key),
         (None, None) => return Err(Error::invalid("write_key", "missing")),
     };
+    if write_key.is_empty() {
+        return Err(Error::invalid("write_key", "missing"));
+    }
     let properties = take_object(&mut map, "properties")?;
     let context = take_object(&mut map, "context")?;
     let profile_id = take_string(&mut map, "profile_id")?;
     let session_id = match map.remove("session_id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
-        Some(Value::Int(n)) => Some(n.to_string()),
-        Some(Value::UInt(n)) => Some(n.to_string()),
+        Some(Value::Int(n)) => Some(Cow::Owned(n.to_string())),
+        Some(Value::UInt(n)) => Some(Cow::Owned(n.to_string())),
         Some(other) => {
             return Err(Error::invalid(
                 "session_id",
@@ -266,7 +352,7 @@ pub(crate) fn parse_event(
             ),
         ));
     }
-    let event = NewEvent {
+    let event = RawEvent {
         name,
         write_key,
         profile_id,
@@ -390,6 +476,6 @@ impl<S: AsRef<str>> Map<S> {
 impl Value {
     /// Parses JSON text into a value (nesting at most 100 levels).
     pub fn from_json(text: &str) -> Result<Value> {
-        parse_value(text.as_bytes(), Limits::DEPTH_CEILING)
+        parse_value(text.as_bytes(), Limits::DEPTH_CEILING).map(|v| v.to_owned_value())
     }
 }

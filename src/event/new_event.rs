@@ -172,11 +172,11 @@ impl NewEvent {
 }
 
 /// The checks shared by new events and drafts after rules.
-fn validate_parts(
+pub(crate) fn validate_parts<S: AsRef<str>>(
     name: &str,
     ids: [(&str, Option<&str>); 3],
     timestamp_ms: Option<i64>,
-    maps: [&Map; 2],
+    maps: [&Map<S>; 2],
     limits: &Limits,
 ) -> Result<()> {
     validate_name(name, limits)?;
@@ -242,7 +242,7 @@ pub(crate) fn check_timestamp(ms: i64) -> Result<()> {
 
 /// The nesting depth of a value (a scalar is 0), checking on the way that floats
 /// are finite (JSON has no NaN or infinity).
-fn checked_depth(field: &str, value: &Value) -> Result<usize> {
+fn checked_depth<S: AsRef<str>>(field: &str, value: &Value<S>) -> Result<usize> {
     match value {
         Value::Float(f) if !f.is_finite() => Err(Error::invalid(field, "numbers must be finite")),
         Value::Array(items) => {

@@ -200,6 +200,16 @@ impl<S: AsRef<str>> Map<S> {
         }
     }
 
+    /// Removes `key`, keeping the order of the others. Returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value<S>> {
+        self.position(key).map(|i| self.entries.remove(i).1)
+    }
+
+    /// Appends without checking for an existing key: callers guarantee uniqueness.
+    pub(crate) fn push_unique(&mut self, key: S, value: Value<S>) {
+        self.entries.push((key, value));
+    }
+
     fn position(&self, key: &str) -> Option<usize> {
         self.entries.iter().position(|(k, _)| k.as_ref() == key)
     }
@@ -218,11 +228,6 @@ impl Map {
                 None
             }
         }
-    }
-
-    /// Removes `key`, keeping the order of the others. Returns its value.
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.position(key).map(|i| self.entries.remove(i).1)
     }
 
     /// Renames `from` to `to` in place (replacing any existing `to`). Returns false
@@ -249,11 +254,6 @@ impl Map {
     /// A mutable reference to the value of `key`.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.position(key).map(|i| &mut self.entries[i].1)
-    }
-
-    /// Appends without checking for an existing key: callers guarantee uniqueness.
-    pub(crate) fn push_unique(&mut self, key: String, value: Value) {
-        self.entries.push((key, value));
     }
 
     /// Removes every key.

@@ -19,15 +19,18 @@ use crate::event::Map;
 pub(crate) const CONFIG: Configuration<LittleEndian, Varint, Limit<BODY_BYTES_MAX>> =
     bincode::config::standard().with_limit::<BODY_BYTES_MAX>();
 
-/// A body to encode, borrowing from the frozen draft.
+/// A body to encode, borrowing from the frozen event. `S` is the string type of
+/// its maps (owned for typed events and drafts, borrowed from the request for
+/// JSON payloads); every `S` encodes to the same bytes.
 #[derive(Serialize)]
-pub(crate) struct BodyOut<'a> {
+#[serde(bound(serialize = "S: Serialize"))]
+pub(crate) struct BodyOut<'a, S = String> {
     pub name: &'a str,
     pub profile_id: Option<&'a str>,
     pub session_id: Option<&'a str>,
     pub message_id: Option<&'a str>,
-    pub properties: &'a Map,
-    pub context: &'a Map,
+    pub properties: &'a Map<S>,
+    pub context: &'a Map<S>,
 }
 
 /// A decoded body, borrowing every string from the record bytes.

@@ -13,7 +13,7 @@ use super::{Inner, Store};
 use crate::catalog::{CatalogState, SourceId};
 use crate::dedup::Claim;
 use crate::error::{Error, Result};
-use crate::event::json::{parse_event, split_batch};
+use crate::event::json::{RawEvent, parse_event, split_batch};
 use crate::event::{Draft, NamingPolicy, NamingWarning, NewEvent, check_event_name};
 use crate::log::Batch;
 use crate::record::codec::{BodyOut, encode_into};
@@ -103,7 +103,7 @@ impl Inner {
     #[allow(clippy::too_many_arguments)]
     fn prepare(
         &self,
-        event: Cow<'_, NewEvent>,
+        event: Incoming<'_>,
         index: usize,
         catalog: &CatalogState,
         pipeline: &Pipeline,
@@ -115,7 +115,7 @@ impl Inner {
         let limits = &self.options.limits;
         event.validate(limits)?;
         let source = catalog
-            .by_key(&event.write_key)
+            .by_key(event.write_key())
             .ok_or(Error::UnknownWriteKey)?;
         if !source.is_enabled() {
             return Err(Error::SourceDisabled { id: source.id().0 });
@@ -141,8 +141,8 @@ impl Inner {
             naming,
         };
 
-        let msg_hash = message_hash(event.message_id.as_deref());
-        if let Some(message_id) = event.message_id.as_deref() {
+        let msg_hash = message_hash(event.message_id());
+        if let Some(message_id) = event.message_id() {
             let same =
                 |seq: u64| crate::query::message_id_is(&self.log, seq, source_id, message_id);
             match self
@@ -175,35 +175,14 @@ impl Inner {
             }
         }
 
-        let max_body = limits.event_bytes_max;
-        let frame = |batch: &mut Batch, body: BodyOut<'_>, ts: i64, profile: Option<&str>| {
-            let mut flags = 0;
-            if profile.is_some() {
-                flags |= FLAG_HAS_PROFILE;
-            }
-            if body.message_id.is_some() {
-                flags |= FLAG_HAS_MESSAGE_ID;
-            }
-            let header = RecordHeader {
-                body_len: 0,
-                seq: 0,
-                source: source_id.0,
-                flags,
-                timestamp_ms: ts,
-                received_ms: received,
-                name_hash: name_hash(body.name),
-                profile_hash: profile_hash(profile),
-                message_hash: msg_hash,
-            };
-            batch.push(header, max_body, |buf| {
-                encode_into(&body, buf)
-                    .map(|_| ())
-                    .map_err(|e| Error::invalid("event", format!("cannot encode: {}", e.0)))
-            })
+        let frame = Frame {
+            source: source_id.0,
+            received_ms: received,
+            message_hash: msg_hash,
+            max_body: limits.event_bytes_max,
         };
-
         if pipeline.applies_to(source_id) {
-            let mut draft = Draft::new(event.into_owned(), source_id, received);
+            let mut draft = Draft::new(event.into_new_event(), source_id, received);
             match pipeline.run(&mut draft) {
                 Outcome::Keep => {}
                 Outcome::Dropped { rule } => {
@@ -230,35 +209,137 @@ impl Inner {
                 properties: &draft.properties,
                 context: &draft.context,
             };
-            frame(batch, body, draft.timestamp_ms, draft.profile_id.as_deref())?;
-            Ok(Prepared::Framed {
+            frame.push(batch, &body, draft.timestamp_ms)?;
+            return Ok(Prepared::Framed {
                 source: source_id,
                 naming,
-            })
-        } else {
-            let naming = naming_of(&event.name)?;
-            let body = BodyOut {
-                name: &event.name,
-                profile_id: event.profile_id.as_deref(),
-                session_id: event.session_id.as_deref(),
-                message_id: event.message_id.as_deref(),
-                properties: &event.properties,
-                context: &event.context,
-            };
-            let ts = event.timestamp_ms.unwrap_or(received);
-            frame(batch, body, ts, event.profile_id.as_deref())?;
-            Ok(Prepared::Framed {
-                source: source_id,
-                naming,
-            })
+            });
         }
+        // No rule applies: encode straight from what was given, without copying.
+        let naming = naming_of(event.name())?;
+        match &event {
+            Incoming::Typed(e) => {
+                let body = BodyOut {
+                    name: &e.name,
+                    profile_id: e.profile_id.as_deref(),
+                    session_id: e.session_id.as_deref(),
+                    message_id: e.message_id.as_deref(),
+                    properties: &e.properties,
+                    context: &e.context,
+                };
+                frame.push(batch, &body, e.timestamp_ms.unwrap_or(received))?;
+            }
+            Incoming::Json(e) => {
+                let body = BodyOut {
+                    name: &e.name,
+                    profile_id: e.profile_id.as_deref(),
+                    session_id: e.session_id.as_deref(),
+                    message_id: e.message_id.as_deref(),
+                    properties: &e.properties,
+                    context: &e.context,
+                };
+                frame.push(batch, &body, e.timestamp_ms.unwrap_or(received))?;
+            }
+        }
+        Ok(Prepared::Framed {
+            source: source_id,
+            naming,
+        })
+    }
+}
+
+/// An event on its way in: typed (owned, or borrowed from the caller) or parsed
+/// from a JSON payload (borrowing from the request).
+pub(crate) enum Incoming<'e> {
+    Typed(Cow<'e, NewEvent>),
+    Json(RawEvent<'e>),
+}
+
+impl Incoming<'_> {
+    /// Checks limits (JSON payloads were checked when parsed).
+    fn validate(&self, limits: &crate::event::Limits) -> Result<()> {
+        match self {
+            Incoming::Typed(e) => e.validate(limits),
+            Incoming::Json(_) => Ok(()),
+        }
+    }
+
+    fn name(&self) -> &str {
+        match self {
+            Incoming::Typed(e) => &e.name,
+            Incoming::Json(e) => &e.name,
+        }
+    }
+
+    fn write_key(&self) -> &str {
+        match self {
+            Incoming::Typed(e) => &e.write_key,
+            Incoming::Json(e) => &e.write_key,
+        }
+    }
+
+    fn message_id(&self) -> Option<&str> {
+        match self {
+            Incoming::Typed(e) => e.message_id.as_deref(),
+            Incoming::Json(e) => e.message_id.as_deref(),
+        }
+    }
+
+    fn into_new_event(self) -> NewEvent {
+        match self {
+            Incoming::Typed(e) => e.into_owned(),
+            Incoming::Json(e) => e.into_new_event(),
+        }
+    }
+}
+
+/// What framing a record needs besides its body.
+struct Frame {
+    source: u32,
+    received_ms: i64,
+    message_hash: u32,
+    max_body: usize,
+}
+
+impl Frame {
+    /// Frames one record: header fields from the body, the body encoded once.
+    fn push<S: serde::Serialize + AsRef<str>>(
+        &self,
+        batch: &mut Batch,
+        body: &BodyOut<'_, S>,
+        ts: i64,
+    ) -> Result<()> {
+        let mut flags = 0;
+        if body.profile_id.is_some() {
+            flags |= FLAG_HAS_PROFILE;
+        }
+        if body.message_id.is_some() {
+            flags |= FLAG_HAS_MESSAGE_ID;
+        }
+        let header = RecordHeader {
+            body_len: 0,
+            seq: 0,
+            source: self.source,
+            flags,
+            timestamp_ms: ts,
+            received_ms: self.received_ms,
+            name_hash: name_hash(body.name),
+            profile_hash: profile_hash(body.profile_id),
+            message_hash: self.message_hash,
+        };
+        batch.push(header, self.max_body, |buf| {
+            encode_into(body, buf)
+                .map(|_| ())
+                .map_err(|e| Error::invalid("event", format!("cannot encode: {}", e.0)))
+        })
     }
 }
 
 impl Store {
     /// Collects one typed event.
     pub fn collect(&self, event: NewEvent) -> Result<Receipt> {
-        let mut out = self.collect_events(std::iter::once(Cow::Owned(event)), 1)?;
+        let mut out =
+            self.collect_events(std::iter::once(Incoming::Typed(Cow::Owned(event))), 1)?;
         out.pop().unwrap_or(Err(Error::Closed))
     }
 
@@ -268,13 +349,19 @@ impl Store {
     /// their error. The call itself fails only when the write fails.
     pub fn collect_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Result<Receipt>>> {
         let n = events.len();
-        self.collect_events(events.into_iter().map(Cow::Owned), n)
+        self.collect_events(
+            events.into_iter().map(|e| Incoming::Typed(Cow::Owned(e))),
+            n,
+        )
     }
 
     /// As [`collect_batch`](Self::collect_batch), borrowing the events (they are
     /// cloned only for sources that have rules).
     pub fn collect_batch_from(&self, events: &[NewEvent]) -> Result<Vec<Result<Receipt>>> {
-        self.collect_events(events.iter().map(Cow::Borrowed), events.len())
+        self.collect_events(
+            events.iter().map(|e| Incoming::Typed(Cow::Borrowed(e))),
+            events.len(),
+        )
     }
 
     /// Collects one event from its JSON payload (the Firstparty shape).
@@ -284,8 +371,10 @@ impl Store {
         if inner.options.read_only {
             return Err(Error::ReadOnly);
         }
-        let result =
-            parse_event(payload, &inner.options.limits, None).and_then(|event| self.collect(event));
+        let result = parse_event(payload, &inner.options.limits, None).and_then(|event| {
+            let mut out = self.collect_events(std::iter::once(Incoming::Json(event)), 1)?;
+            out.pop().unwrap_or(Err(Error::Closed))
+        });
         if let Err(e) = &result {
             self.quarantine(payload, e);
         }
@@ -307,15 +396,17 @@ impl Store {
                 return Err(e);
             }
         };
-        let mut parsed: Vec<Result<NewEvent>> = batch
+        let mut parsed: Vec<Result<Option<RawEvent<'_>>>> = batch
             .items
             .iter()
-            .map(|raw| parse_event(raw.get().as_bytes(), limits, batch.write_key.as_deref()))
+            .map(|raw| {
+                parse_event(raw.get().as_bytes(), limits, batch.write_key.as_deref()).map(Some)
+            })
             .collect();
         let valid = parsed.iter().filter(|p| p.is_ok()).count();
         let events = parsed
             .iter_mut()
-            .filter_map(|p| p.as_mut().ok().map(|e| Cow::Owned(std::mem::take(e))));
+            .filter_map(|p| p.as_mut().ok().and_then(Option::take).map(Incoming::Json));
         let mut stored = self.collect_events(events, valid)?.into_iter();
         let mut out = Vec::with_capacity(parsed.len());
         for (i, p) in parsed.into_iter().enumerate() {
@@ -342,7 +433,7 @@ impl Store {
 
     fn collect_events<'e>(
         &self,
-        events: impl Iterator<Item = Cow<'e, NewEvent>>,
+        events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
     ) -> Result<Vec<Result<Receipt>>> {
         BATCH.with(|cell| match cell.try_borrow_mut() {
@@ -361,7 +452,7 @@ impl Store {
 
     fn collect_into<'e>(
         &self,
-        events: impl Iterator<Item = Cow<'e, NewEvent>>,
+        events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
         batch: &mut Batch,
     ) -> Result<Vec<Result<Receipt>>> {
