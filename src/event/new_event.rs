@@ -14,7 +14,8 @@ pub struct Limits {
     pub event_bytes_max: usize,
     /// Largest batch request (raw JSON bytes).
     pub batch_bytes_max: usize,
-    /// Most events in one batch.
+    /// Most events in one JSON batch request (typed batches are bounded by the
+    /// caller's memory and written in atomic units of at most 16 MiB).
     pub batch_events_max: usize,
     /// Longest event name, in bytes.
     pub name_bytes_max: usize,

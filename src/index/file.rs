@@ -1,7 +1,7 @@
 //! The index file of a sealed segment (FORMAT.md, "Index files").
 
 use super::{ActiveIndex, DedupEntry, ENTRY_BYTES, IndexEntry, Postings, SourceSummary};
-use crate::io::Map;
+use crate::io::{Map, VFile};
 use crate::record::{u32_at, u64_at};
 
 /// Index files start with these 8 bytes.
@@ -111,6 +111,51 @@ pub fn encode_index_file(
     out
 }
 
+/// Why an index file cannot be used.
+#[derive(Debug)]
+pub enum IndexProblem {
+    /// Reading it failed (an I/O error, not evidence of damage).
+    Io(std::io::Error),
+    /// Its bytes are not a valid index of this segment (it is rebuilt).
+    Invalid(String),
+}
+
+impl From<String> for IndexProblem {
+    fn from(reason: String) -> Self {
+        IndexProblem::Invalid(reason)
+    }
+}
+
+impl From<&str> for IndexProblem {
+    fn from(reason: &str) -> Self {
+        IndexProblem::Invalid(reason.to_owned())
+    }
+}
+
+impl std::fmt::Display for IndexProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IndexProblem::Io(e) => write!(f, "unreadable: {e}"),
+            IndexProblem::Invalid(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The CRC32 of the first `len` bytes of `file`, read in chunks.
+fn crc_of_prefix(file: &dyn VFile, len: usize) -> std::io::Result<u32> {
+    const CHUNK: usize = 1 << 20;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; CHUNK.min(len)];
+    let mut at = 0;
+    while at < len {
+        let n = CHUNK.min(len - at);
+        file.read_exact_at(&mut buf[..n], at as u64)?;
+        hasher.update(&buf[..n]);
+        at += n;
+    }
+    Ok(hasher.finalize())
+}
+
 /// A sealed segment's index, read in place from its memory-mapped file.
 pub struct SealedIndex {
     map: Map,
@@ -147,7 +192,15 @@ impl Postings for MappedPostings<'_> {
 impl SealedIndex {
     /// Checks a mapped index file against its segment. `Err` says why it cannot be
     /// used (the caller rebuilds it). `Ok(Err(version))` is an unknown version.
-    pub fn open(map: Map, facts: SegmentFacts) -> Result<SealedIndex, String> {
+    ///
+    /// With `file`, the whole-file CRC is computed by reading the file rather than
+    /// through the map, so opening does not leave every index page resident in the
+    /// process (heap and RSS stay independent of the number of sealed events).
+    pub fn open(
+        map: Map,
+        facts: SegmentFacts,
+        file: Option<&dyn VFile>,
+    ) -> Result<SealedIndex, IndexProblem> {
         let b = map.prefix(map.len());
         if b.len() < HEADER_BYTES + FOOTER_BYTES {
             return Err("index file too short".into());
@@ -160,9 +213,7 @@ impl SealedIndex {
         }
         let version = u32_at(b, 8);
         if version != INDEX_VERSION {
-            return Err(format!(
-                "index format version {version} is not {INDEX_VERSION}"
-            ));
+            return Err(format!("index format version {version} is not {INDEX_VERSION}").into());
         }
         let found = SegmentFacts {
             first_seq: u64_at(b, 16),
@@ -190,9 +241,11 @@ impl SealedIndex {
             return Err("index file length does not match its header".into());
         }
         let body_end = b.len() - FOOTER_BYTES;
-        if b[body_end + 4..] != INDEX_FOOTER_MAGIC
-            || crc32fast::hash(&b[..body_end]) != u32_at(b, body_end)
-        {
+        let crc = match file {
+            Some(file) => crc_of_prefix(file, body_end).map_err(IndexProblem::Io)?,
+            None => crc32fast::hash(&b[..body_end]),
+        };
+        if b[body_end + 4..] != INDEX_FOOTER_MAGIC || crc != u32_at(b, body_end) {
             return Err("index CRC mismatch".into());
         }
         let index = SealedIndex {
@@ -203,7 +256,7 @@ impl SealedIndex {
             names,
             names_bytes,
         };
-        index.check_structure()?;
+        index.check_structure().map_err(IndexProblem::Invalid)?;
         Ok(index)
     }
 
@@ -385,8 +438,8 @@ mod golden {
         assert_eq!(u32_at(&bytes, end), crc32fast::hash(&bytes[..end]));
         assert_eq!(&bytes[end + 4..], b"FIDX");
 
-        let index =
-            SealedIndex::open(Map::of_bytes(bytes.clone().into_boxed_slice()), facts).unwrap();
+        let index = SealedIndex::open(Map::of_bytes(bytes.clone().into_boxed_slice()), facts, None)
+            .unwrap();
         let (summary, postings) = index.source(2).unwrap();
         assert_eq!((summary.count, summary.bytes), (2, 264));
         assert_eq!(postings.get(1).seq, 3);
@@ -402,6 +455,6 @@ mod golden {
             data_end: 457,
             ..facts
         };
-        assert!(SealedIndex::open(Map::of_bytes(bytes.into_boxed_slice()), stale).is_err());
+        assert!(SealedIndex::open(Map::of_bytes(bytes.into_boxed_slice()), stale, None).is_err());
     }
 }

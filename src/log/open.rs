@@ -11,7 +11,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use super::durability::{Stopper, SyncState};
 use super::{Durability, IndexState, Log, LogConfig, SegmentHandle, Writer};
 use crate::error::{Error, Result};
-use crate::index::{ActiveIndex, SealedIndex, SegmentFacts, encode_index_file};
+use crate::index::{ActiveIndex, IndexProblem, SealedIndex, SegmentFacts, encode_index_file};
 use crate::io::{OpenMode, Vfs};
 use crate::record::RecordView;
 use crate::record::codec::decode_body;
@@ -272,7 +272,9 @@ fn load_sealed(
                 index: RwLock::new(IndexState::Sealed(index)),
             }));
         }
-        Err(problem) => problem,
+        // A failed read is an I/O error, not a reason to rewrite the file.
+        Err(IndexProblem::Io(e)) => return Err(Error::io(&path, e)),
+        Err(IndexProblem::Invalid(problem)) => problem,
     };
     let active = rebuild_index(&segment, names)?;
     if !writable {
@@ -292,16 +294,20 @@ fn load_sealed(
     }))
 }
 
-fn try_map_index(fs: &dyn Vfs, path: &Path, facts: SegmentFacts) -> Result<SealedIndex, String> {
+fn try_map_index(
+    fs: &dyn Vfs,
+    path: &Path,
+    facts: SegmentFacts,
+) -> Result<SealedIndex, IndexProblem> {
     if !fs.exists(path) {
         return Err("index file missing".into());
     }
     let file = fs
         .open(path, OpenMode::ReadOnly)
-        .map_err(|e| e.to_string())?;
-    let len = file.len().map_err(|e| e.to_string())?;
-    let map = file.map(len).map_err(|e| e.to_string())?;
-    SealedIndex::open(map, facts)
+        .map_err(IndexProblem::Io)?;
+    let len = file.len().map_err(IndexProblem::Io)?;
+    let map = file.map(len).map_err(IndexProblem::Io)?;
+    SealedIndex::open(map, facts, Some(&*file))
 }
 
 /// Rebuilds a sealed segment's index by scanning (and CRC-checking) its records.
@@ -361,5 +367,8 @@ pub(super) fn write_index_file(
     let map = file
         .map(bytes.len() as u64)
         .map_err(|e| Error::io(path, e))?;
-    SealedIndex::open(map, facts).map_err(|why| Error::corrupt(path, 0, why))
+    SealedIndex::open(map, facts, Some(&*file)).map_err(|problem| match problem {
+        IndexProblem::Io(e) => Error::io(path, e),
+        IndexProblem::Invalid(why) => Error::corrupt(path, 0, why),
+    })
 }

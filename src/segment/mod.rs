@@ -340,7 +340,27 @@ impl Segment {
                     }
                     reason
                 }
-                Stop::Clean => "incomplete batch at the end of the segment",
+                Stop::Clean => {
+                    // The scan met zeros where a header belongs. Valid records
+                    // after them mean a zeroed record, not the end of the data.
+                    let at = found.valid_end;
+                    if mode == RecoveryMode::TolerateTornTail
+                        && scan::find_valid_record(data, at, found.last_seq.wrapping_add(1))
+                            .is_some()
+                    {
+                        return Err(Error::corrupt(
+                            path,
+                            at as u64,
+                            "a zeroed record header, followed by valid records (not a torn tail; \
+                             open with RecoveryMode::SalvagePrefix to cut here)",
+                        ));
+                    }
+                    if at > found.end {
+                        "incomplete batch at the end of the segment"
+                    } else {
+                        "zeroed bytes followed by garbage at the end of the segment"
+                    }
+                }
             };
             repair = Some(TailRepair {
                 file: path.to_path_buf(),
