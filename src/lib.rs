@@ -54,6 +54,7 @@ pub mod rules;
 pub mod segment;
 mod store;
 pub mod time;
+pub mod workload;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
