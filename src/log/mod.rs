@@ -8,6 +8,7 @@
 //! sequence number, and read records below each segment's published end.
 
 mod batch;
+mod commit;
 mod durability;
 mod open;
 
@@ -118,6 +119,7 @@ pub(crate) struct Log {
     tail_lock: Mutex<()>,
     tail_cv: Condvar,
     tail_waiters: AtomicUsize,
+    commit: commit::CommitQueue,
     stopper: Arc<Stopper>,
     syncer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -228,22 +230,20 @@ impl Log {
             });
         }
         self.check_writable()?;
-        let appended = {
-            let mut writer = self.writer.lock();
-            self.check_writable()?;
-            match self.append_locked(&mut writer, batch) {
-                Ok(a) => a,
-                Err(e) => {
-                    self.poison(&e);
-                    return Err(e);
-                }
-            }
-        };
-        self.wake_tailers();
         if self.config.durability == Durability::Sync {
-            self.sync_through(appended.last_seq)?;
+            return self.append_durably(batch);
         }
+        let appended = self.write_batch(batch)?;
+        self.wake_tailers();
         Ok(appended)
+    }
+
+    /// Writes one batch under the writer lock (no sync); a failure poisons the log.
+    fn write_batch(&self, batch: &mut Batch) -> Result<Appended> {
+        let mut writer = self.writer.lock();
+        self.check_writable()?;
+        self.append_locked(&mut writer, batch)
+            .inspect_err(|e| self.poison(e))
     }
 
     fn append_locked(&self, writer: &mut Writer, batch: &mut Batch) -> Result<Appended> {

@@ -232,6 +232,7 @@ impl Log {
             tail_lock: Mutex::new(()),
             tail_cv: Condvar::new(),
             tail_waiters: AtomicUsize::new(0),
+            commit: Default::default(),
             stopper: Arc::new(Stopper::default()),
             syncer: Mutex::new(None),
         });
