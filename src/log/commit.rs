@@ -74,13 +74,13 @@ impl Log {
                         .check_writable()
                         .and_then(|()| self.append_locked(&mut writer, &mut batch)),
                 };
-                if let Err(e) = &result {
-                    if failure.is_none() {
-                        if !matches!(e, Error::Poisoned { .. } | Error::Closed) {
-                            self.poison(e);
-                        }
-                        failure = Some(self.poison_error());
+                if let Err(e) = &result
+                    && failure.is_none()
+                {
+                    if !matches!(e, Error::Poisoned { .. } | Error::Closed) {
+                        self.poison(e);
                     }
+                    failure = Some(self.poison_error());
                 }
                 written.push((ticket, result, batch));
             }
@@ -90,10 +90,10 @@ impl Log {
             .iter()
             .filter_map(|(_, r, _)| r.as_ref().ok().map(|a| a.last_seq))
             .max();
-        if let (Some(last), None) = (last, &failure) {
-            if let Err(e) = self.sync_through(last) {
-                failure = Some(e);
-            }
+        if let (Some(last), None) = (last, &failure)
+            && let Err(e) = self.sync_through(last)
+        {
+            failure = Some(e);
         }
         // The first member of a failed group gets the original error (an I/O
         // error says what happened), the others a copy of its message.
