@@ -50,6 +50,11 @@ impl Log {
                 continue;
             }
             state.leading = true;
+            // Appenders just released by the previous sync are on their way back:
+            // give them a moment to queue, so this sync covers them too.
+            drop(state);
+            std::thread::yield_now();
+            state = queue.state.lock();
             let work = std::mem::take(&mut state.queue);
             drop(state);
             let finished = self.commit_group(work);
