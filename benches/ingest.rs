@@ -85,7 +85,7 @@ fn threads(c: &mut Criterion) {
     let (store, sources) = common::open_store(dir.path(), options);
     let pool = common::events(common::keys(&sources), pool_size());
     let mut group = c.benchmark_group("sync_threads");
-    for threads in [1usize, 2, 4] {
+    for threads in [1usize, 2, 4, 8, 16] {
         // Each thread appends single events from its own part of the pool.
         let part = pool.len() / threads;
         group.throughput(Throughput::Elements(threads as u64));
@@ -147,6 +147,26 @@ fn json(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % batches.len();
             black_box(store.collect_batch_json(&batches[i]).unwrap())
+        })
+    });
+    // The same batch requests from two collecting threads at once.
+    let half = batches.len() / 2;
+    group.throughput(Throughput::Elements(200));
+    group.bench_function("collect_batch_json_100_2threads", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                for t in 0..2 {
+                    let store = &store;
+                    let mine = &batches[t * half..(t + 1) * half];
+                    s.spawn(move || {
+                        for i in 0..iters as usize {
+                            black_box(store.collect_batch_json(&mine[i % mine.len()]).unwrap());
+                        }
+                    });
+                }
+            });
+            start.elapsed()
         })
     });
     group.finish();

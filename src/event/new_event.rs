@@ -200,7 +200,16 @@ pub(crate) fn validate_parts<S: AsRef<str>>(
     for (field, map) in ["properties", "context"].into_iter().zip(maps) {
         let mut depth = 1;
         for value in map.values() {
-            depth = depth.max(1 + checked_depth(field, value)?);
+            // Scalars (almost every property) are settled here, without a call.
+            match value {
+                Value::Array(_) | Value::Object(_) => {
+                    depth = depth.max(1 + checked_depth(field, value)?);
+                }
+                Value::Float(f) if !f.is_finite() => {
+                    return Err(Error::invalid(field, "numbers must be finite"));
+                }
+                _ => {}
+            }
         }
         if depth > limits.depth_max {
             return Err(Error::invalid(
