@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use super::new_event::{Limits, NewEvent, check_timestamp, validate_parts};
 use super::{Map, Value};
 use crate::error::{Error, Result};
+use crate::record::codec::BodyOut;
 use crate::time::parse_rfc3339;
 
 /// The top-level fields of a Firstparty payload.
@@ -237,7 +238,19 @@ pub(crate) struct RawEvent<'a> {
     pub context: Map<Text<'a>>,
 }
 
-impl RawEvent<'_> {
+impl<'a> RawEvent<'a> {
+    /// The body to encode, borrowing from the request.
+    pub fn body(&self) -> BodyOut<'_, Text<'a>> {
+        BodyOut {
+            name: &self.name,
+            profile_id: self.profile_id.as_deref(),
+            session_id: self.session_id.as_deref(),
+            message_id: self.message_id.as_deref(),
+            properties: &self.properties,
+            context: &self.context,
+        }
+    }
+
     /// An owned event (for rules, which edit a draft).
     pub fn into_new_event(self) -> NewEvent {
         let own = |t: Option<Text<'_>>| t.map(Cow::into_owned);

@@ -4,6 +4,7 @@
 use super::{Map, Value};
 use crate::catalog::SourceId;
 use crate::error::{Error, Result};
+use crate::record::codec::BodyOut;
 use crate::time::{MAX_MS, MIN_MS};
 
 /// Limits on what collection accepts. Defaults follow Segment's: 32 KiB per event,
@@ -149,6 +150,18 @@ impl NewEvent {
     /// The write key.
     pub fn write_key(&self) -> &str {
         &self.write_key
+    }
+
+    /// The body to encode, borrowing from this event.
+    pub(crate) fn body(&self) -> BodyOut<'_> {
+        BodyOut {
+            name: &self.name,
+            profile_id: self.profile_id.as_deref(),
+            session_id: self.session_id.as_deref(),
+            message_id: self.message_id.as_deref(),
+            properties: &self.properties,
+            context: &self.context,
+        }
     }
 
     /// Checks the event against `limits` (sizes of the whole event are checked when
@@ -321,6 +334,18 @@ impl Draft {
     /// When the store received the event (ms since the Unix epoch).
     pub fn received_ms(&self) -> i64 {
         self.received_ms
+    }
+
+    /// The body to encode, borrowing from the draft.
+    pub(crate) fn body(&self) -> BodyOut<'_> {
+        BodyOut {
+            name: &self.name,
+            profile_id: self.profile_id.as_deref(),
+            session_id: self.session_id.as_deref(),
+            message_id: self.message_id.as_deref(),
+            properties: &self.properties,
+            context: &self.context,
+        }
     }
 
     /// Checks what rules may have changed.

@@ -374,30 +374,25 @@ impl Segment {
         }
         drop(records);
         drop(scan_map);
-        if !writable {
-            let map = file.map(len).map_err(io)?;
-            let segment = Segment::new(
-                path.to_path_buf(),
-                first_seq,
-                header.capacity,
-                file,
-                map,
-                found.end,
-                found.last_seq,
-                false,
-            );
-            return Ok(Recovered::Active(segment, None));
-        }
-        if repair.is_some() {
-            // Drop the damaged bytes entirely (a shorter future record must never be
-            // followed by stale valid-looking ones), then reserve the space again.
-            file.set_len(found.end as u64).map_err(io)?;
-        }
-        if repair.is_some() || len < header.capacity {
-            file.allocate(header.capacity).map_err(io)?;
-            file.sync_data().map_err(io)?;
-        }
-        let map = file.map(header.capacity).map_err(io)?;
+        // A reader maps what is there; the writer cuts the damage and restores
+        // the reserved space first.
+        let map_len = if writable {
+            if repair.is_some() {
+                // Drop the damaged bytes entirely (a shorter future record must
+                // never be followed by stale valid-looking ones), then reserve the
+                // space again.
+                file.set_len(found.end as u64).map_err(io)?;
+            }
+            if repair.is_some() || len < header.capacity {
+                file.allocate(header.capacity).map_err(io)?;
+                file.sync_data().map_err(io)?;
+            }
+            header.capacity
+        } else {
+            repair = None;
+            len
+        };
+        let map = file.map(map_len).map_err(io)?;
         let segment = Segment::new(
             path.to_path_buf(),
             first_seq,

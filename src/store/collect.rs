@@ -201,15 +201,7 @@ impl Inner {
             }
             draft.validate(limits)?;
             let naming = naming_of(&draft.name)?;
-            let body = BodyOut {
-                name: &draft.name,
-                profile_id: draft.profile_id.as_deref(),
-                session_id: draft.session_id.as_deref(),
-                message_id: draft.message_id(),
-                properties: &draft.properties,
-                context: &draft.context,
-            };
-            frame.push(batch, &body, draft.timestamp_ms)?;
+            frame.push(batch, &draft.body(), draft.timestamp_ms)?;
             return Ok(Prepared::Framed {
                 source: source_id,
                 naming,
@@ -219,26 +211,10 @@ impl Inner {
         let naming = naming_of(event.name())?;
         match &event {
             Incoming::Typed(e) => {
-                let body = BodyOut {
-                    name: &e.name,
-                    profile_id: e.profile_id.as_deref(),
-                    session_id: e.session_id.as_deref(),
-                    message_id: e.message_id.as_deref(),
-                    properties: &e.properties,
-                    context: &e.context,
-                };
-                frame.push(batch, &body, e.timestamp_ms.unwrap_or(received))?;
+                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received))?
             }
             Incoming::Json(e) => {
-                let body = BodyOut {
-                    name: &e.name,
-                    profile_id: e.profile_id.as_deref(),
-                    session_id: e.session_id.as_deref(),
-                    message_id: e.message_id.as_deref(),
-                    properties: &e.properties,
-                    context: &e.context,
-                };
-                frame.push(batch, &body, e.timestamp_ms.unwrap_or(received))?;
+                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received))?
             }
         }
         Ok(Prepared::Framed {
