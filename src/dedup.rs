@@ -21,7 +21,13 @@ pub(crate) enum Claim {
     Stored(u64),
     /// An earlier event of the same batch (same owner) with this message id.
     SameBatch,
+    /// Another call is collecting this message id right now, and this call could
+    /// not wait for it (it holds pending claims of its own, or the wait timed out).
+    InFlight,
 }
+
+/// The longest a claim waits for another call's pending copy of its message id.
+const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 enum Entry {
     Pending { message_id: String, owner: u64 },
@@ -59,6 +65,10 @@ impl DedupWindow {
 
     /// Claims (source, message id) for `owner` (one collect call). `same_message`
     /// tells whether the stored record `seq` has exactly this message id.
+    ///
+    /// A call that already holds pending claims never waits for another's (two
+    /// batches holding each other's ids would wait forever): it gets `InFlight`.
+    /// A call that holds none waits at most `CLAIM_WAIT`, and no one waits for it.
     #[allow(clippy::too_many_arguments)]
     pub fn claim(
         &self,
@@ -66,6 +76,7 @@ impl DedupWindow {
         hash: u32,
         message_id: &str,
         owner: u64,
+        holds_claims: bool,
         now_ms: i64,
         same_message: &dyn Fn(u64) -> bool,
     ) -> Claim {
@@ -98,7 +109,9 @@ impl DedupWindow {
             if !wait {
                 break;
             }
-            self.resolved.wait(&mut inner);
+            if holds_claims || self.resolved.wait_for(&mut inner, CLAIM_WAIT).timed_out() {
+                return Claim::InFlight;
+            }
         }
         inner
             .slots

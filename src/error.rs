@@ -118,6 +118,14 @@ pub enum Error {
         id: u32,
     },
 
+    /// Another call is collecting an event with the same `message_id` (and source)
+    /// right now; retry once it has finished (the retry is then a duplicate).
+    #[error("an event with message_id {message_id:?} is being collected by another call; retry")]
+    InFlight {
+        /// The message id.
+        message_id: String,
+    },
+
     /// A rule rejected the event.
     #[error("rule {rule:?} rejected the event: {reason}")]
     Rejected {

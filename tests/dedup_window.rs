@@ -471,3 +471,33 @@ fn a_retry_gets_the_originals_receipt_when_a_rule_fixed_the_name() {
         "{outcomes:?}"
     );
 }
+
+/// Two batches holding each other's message ids ([m1, m2] and [m2, m1]) at the
+/// same time neither deadlock nor store an id twice: the call that cannot wait
+/// collects its conflicting event again once its own are settled.
+#[test]
+fn batches_with_crossed_ids_neither_deadlock_nor_duplicate() {
+    let store = mem_store(options());
+    let src = store.create_source("Web Application").unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    for t in 0..2u64 {
+        let (store, src, done) = (store.clone(), src.clone(), done.clone());
+        std::thread::spawn(move || {
+            for round in 0..200 {
+                let (a, b) = (format!("r{round}-a"), format!("r{round}-b"));
+                let ids = if t == 0 { [a, b] } else { [b, a] };
+                let events = ids.iter().map(|id| msg(&src, id)).collect();
+                for outcome in store.collect_batch(events).unwrap() {
+                    outcome.unwrap();
+                }
+            }
+            done.send(()).unwrap();
+        });
+    }
+    for _ in 0..2 {
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("collectors of crossed message ids deadlocked");
+    }
+    assert_eq!(store.last_seq(), 400, "every id stored exactly once");
+}

@@ -152,11 +152,15 @@ fn build(last_batch: usize) -> (Image, Image) {
         SEGMENT_BYTES,
         "unclosed keeps its reservation"
     );
+    // A clean close trims to the data plus 64 zero bytes (so the file's last 64
+    // bytes can never be read as a seal trailer).
+    let data_end = closed.recs.last().unwrap().end;
     assert_eq!(
         closed.active.len(),
-        closed.recs.last().unwrap().end,
+        data_end + 64,
         "close trims to the data"
     );
+    assert!(closed.active[data_end..].iter().all(|&b| b == 0));
     (unclosed, closed)
 }
 

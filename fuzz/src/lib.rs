@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use firstlog::io::{CrashMode, MemFs, Vfs};
-use firstlog::record::{self, FLAG_END_OF_BATCH, HEADER_BYTES, RecordHeader, put_crc};
+use firstlog::record::{self, FLAG_END_OF_BATCH, HEADER_BYTES, RecordHeader};
 use firstlog::{Durability, Error, Event, Limits, NewEvent, Options, RecoveryMode, Store, Value};
 
 /// The store directory inside every in-memory file system.
@@ -234,8 +234,7 @@ pub fn record_decode(data: &[u8]) {
     }
     if let Ok(header) = RecordHeader::read_from(data) {
         assert!(header.body_len as usize <= record::BODY_BYTES_MAX);
-        let mut again = [0u8; HEADER_BYTES];
-        header.write_to(&mut again);
+        let again = header.encode();
         let round = RecordHeader::read_from(&again).expect("a written header reads back");
         assert_eq!(round, header);
     }
@@ -280,10 +279,8 @@ pub fn open_with_body(body: &[u8]) -> (MemFs, Result<Store, Error>) {
         message_hash: 0,
     };
     let mut rec = vec![0u8; record::padded_len(body.len())];
-    header.write_to(&mut rec);
+    rec[..HEADER_BYTES].copy_from_slice(&header.encode_with_crc(body));
     rec[HEADER_BYTES..HEADER_BYTES + body.len()].copy_from_slice(body);
-    let crc = record::record_crc(&rec[..HEADER_BYTES], body);
-    put_crc(&mut rec, crc);
     segment.extend_from_slice(&rec);
     let fs = restore(&files);
     let opened = Store::open_with(

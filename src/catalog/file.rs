@@ -13,8 +13,8 @@ pub const CATALOG_MAGIC: [u8; 8] = *b"FLOGCAT\0";
 /// The catalog format version this build reads and writes.
 pub const CATALOG_VERSION: u32 = 1;
 const HEADER_BYTES: usize = 24;
-/// The largest catalog body accepted.
-const BODY_BYTES_MAX: usize = 64 << 20;
+/// The largest catalog body: the codec's limit, so what is written can be read.
+const BODY_BYTES_MAX: usize = crate::record::BODY_BYTES_MAX;
 
 /// Reads and checks the catalog file.
 pub fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
@@ -66,6 +66,12 @@ pub fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> {
     let mut bytes = vec![0u8; HEADER_BYTES];
     encode_into(data, &mut bytes).map_err(|e| Error::argument("catalog", e.0))?;
     let len = bytes.len() - HEADER_BYTES;
+    if len > BODY_BYTES_MAX {
+        return Err(Error::argument(
+            "catalog",
+            format!("{len} bytes encoded, over the limit of {BODY_BYTES_MAX}: too many sources"),
+        ));
+    }
     let crc = crc32fast::hash(&bytes[HEADER_BYTES..]);
     bytes[..8].copy_from_slice(&CATALOG_MAGIC);
     bytes[8..12].copy_from_slice(&CATALOG_VERSION.to_le_bytes());

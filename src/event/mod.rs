@@ -6,6 +6,7 @@ mod naming;
 mod new_event;
 mod stored;
 mod value;
+mod value_decode;
 
 pub use naming::{NamingPolicy, NamingWarning, Violation, check_event_name};
 pub use new_event::{Draft, Limits, NewEvent};

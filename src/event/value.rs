@@ -6,11 +6,10 @@
 //! with; `Value<&str>` borrows them straight from a stored record (no allocation per
 //! string) and is what zero-copy reads hand out.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// A JSON value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(bound(deserialize = "S: Deserialize<'de> + AsRef<str>"))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Value<S = String> {
     /// `null`.
     Null,
@@ -35,27 +34,6 @@ pub enum Value<S = String> {
 #[serde(transparent)]
 pub struct Map<S = String> {
     entries: Vec<(S, Value<S>)>,
-}
-
-impl<'de, S: Deserialize<'de> + AsRef<str>> Deserialize<'de> for Map<S> {
-    /// Decodes the entries and refuses an object that repeats a key, so the
-    /// invariant holds for stored data too, whoever wrote it.
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let entries = Vec::<(S, Value<S>)>::deserialize(d)?;
-        let duplicate = if entries.len() <= 16 {
-            entries
-                .iter()
-                .enumerate()
-                .any(|(i, (k, _))| entries[..i].iter().any(|(p, _)| p.as_ref() == k.as_ref()))
-        } else {
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            !entries.iter().all(|(k, _)| seen.insert(k.as_ref()))
-        };
-        if duplicate {
-            return Err(serde::de::Error::custom("an object repeats a key"));
-        }
-        Ok(Map { entries })
-    }
 }
 
 impl<S> Default for Map<S> {
@@ -208,6 +186,20 @@ impl<S: AsRef<str>> Map<S> {
     /// Appends without checking for an existing key: callers guarantee uniqueness.
     pub(crate) fn push_unique(&mut self, key: S, value: Value<S>) {
         self.entries.push((key, value));
+    }
+
+    /// A map of these entries, unless two of them share a key.
+    pub(crate) fn from_unique_entries(entries: Vec<(S, Value<S>)>) -> Option<Map<S>> {
+        let duplicate = if entries.len() <= 16 {
+            entries
+                .iter()
+                .enumerate()
+                .any(|(i, (k, _))| entries[..i].iter().any(|(p, _)| p.as_ref() == k.as_ref()))
+        } else {
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            !entries.iter().all(|(k, _)| seen.insert(k.as_ref()))
+        };
+        (!duplicate).then_some(Map { entries })
     }
 
     fn position(&self, key: &str) -> Option<usize> {

@@ -191,7 +191,7 @@ impl Postings for MappedPostings<'_> {
 
 impl SealedIndex {
     /// Checks a mapped index file against its segment. `Err` says why it cannot be
-    /// used (the caller rebuilds it). `Ok(Err(version))` is an unknown version.
+    /// used: an I/O error, or invalid bytes (the caller rebuilds the file).
     ///
     /// With `file`, the whole-file CRC is computed by reading the file rather than
     /// through the map, so opening does not leave every index page resident in the

@@ -74,18 +74,19 @@ impl Log {
             let mut writer = self.writer.lock();
             for (ticket, mut batch) in work {
                 let result = match &failure {
-                    Some(_) => Err(self.poison_error()),
+                    Some(e) => Err(copy_error(e)),
                     None => self
                         .check_writable()
                         .and_then(|()| self.append_locked(&mut writer, &mut batch)),
                 };
+                // A refused record (`TooLarge`) fails its own batch only; any other
+                // failure fails the rest of the group.
                 if let Err(e) = &result
                     && failure.is_none()
+                    && !matches!(e, Error::TooLarge { .. })
                 {
-                    if !matches!(e, Error::Poisoned { .. } | Error::Closed) {
-                        self.poison(e);
-                    }
-                    failure = Some(self.poison_error());
+                    self.poison_unless_refusal(e);
+                    failure = Some(copy_error(e));
                 }
                 written.push((ticket, result, batch));
             }

@@ -211,6 +211,17 @@ impl Log {
         self.sync.done.notify_all();
     }
 
+    /// Poisons after a failure of the log itself; a record refused before
+    /// anything was written (`TooLarge`) leaves the log healthy.
+    pub(crate) fn poison_unless_refusal(&self, error: &Error) {
+        if !matches!(
+            error,
+            Error::TooLarge { .. } | Error::Poisoned { .. } | Error::Closed | Error::ReadOnly
+        ) {
+            self.poison(error);
+        }
+    }
+
     /// True after a failed write or sync.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.load(Ordering::Acquire)
@@ -243,7 +254,7 @@ impl Log {
         let mut writer = self.writer.lock();
         self.check_writable()?;
         self.append_locked(&mut writer, batch)
-            .inspect_err(|e| self.poison(e))
+            .inspect_err(|e| self.poison_unless_refusal(e))
     }
 
     fn append_locked(&self, writer: &mut Writer, batch: &mut Batch) -> Result<Appended> {
@@ -449,12 +460,17 @@ impl Log {
     /// Blocks until a record with sequence number `seq` or higher is published or
     /// `timeout` passes; returns the last published sequence number.
     pub fn wait_for(&self, seq: u64, timeout: Duration) -> u64 {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         self.tail_waiters.fetch_add(1, Ordering::SeqCst);
         let mut guard = self.tail_lock.lock();
         while self.visible.load(Ordering::SeqCst) < seq && !self.closed.load(Ordering::Acquire) {
-            if self.tail_cv.wait_until(&mut guard, deadline).timed_out() {
-                break;
+            match deadline {
+                Some(deadline) => {
+                    if self.tail_cv.wait_until(&mut guard, deadline).timed_out() {
+                        break;
+                    }
+                }
+                None => self.tail_cv.wait(&mut guard),
             }
         }
         drop(guard);

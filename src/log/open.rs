@@ -150,6 +150,19 @@ impl Log {
                 return Err(e);
             }
             match recovered {
+                // An empty active segment created with another size (the options
+                // changed) is replaced, so the configured records fit.
+                Recovered::Active(segment, None)
+                    if config.writable
+                        && segment.record_count() == 0
+                        && segment.capacity() != config.segment_bytes =>
+                {
+                    drop(segment);
+                    fs.remove(&path).map_err(|e| Error::io(&path, e))?;
+                    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+                    report.removed_files.push(path);
+                    next_seq = Some(first);
+                }
                 Recovered::Active(segment, repair) => {
                     report.tail_repair = repair;
                     let stale = dir.join(index_file_name(first));
@@ -164,6 +177,11 @@ impl Log {
                     }));
                 }
                 Recovered::Sealed(segment) => {
+                    // The process may have died between writing the trailer and
+                    // syncing it: make the sealed segment durable before going on.
+                    if config.writable {
+                        segment.sync()?;
+                    }
                     let handle =
                         load_sealed(&*fs, dir, segment, &mut names, &mut report, config.writable)?;
                     next_seq = Some(handle.segment.last_seq() + 1);

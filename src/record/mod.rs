@@ -87,7 +87,7 @@ impl RecordHeader {
     }
 
     /// Writes the header into `out[..HEADER_BYTES]`, with a zero CRC.
-    pub fn write_to(&self, out: &mut [u8]) {
+    pub(crate) fn write_to(&self, out: &mut [u8]) {
         let out = &mut out[..HEADER_BYTES];
         out[OFF_MAGIC..OFF_MAGIC + 4].copy_from_slice(&RECORD_MAGIC.to_le_bytes());
         out[OFF_BODY_LEN..OFF_BODY_LEN + 4].copy_from_slice(&self.body_len.to_le_bytes());
@@ -103,6 +103,22 @@ impl RecordHeader {
         out[OFF_MESSAGE_HASH..OFF_MESSAGE_HASH + 4]
             .copy_from_slice(&self.message_hash.to_le_bytes());
         out[OFF_CRC..OFF_CRC + 4].copy_from_slice(&0u32.to_le_bytes());
+    }
+
+    /// The 64 header bytes, with a zero CRC.
+    pub fn encode(&self) -> [u8; HEADER_BYTES] {
+        let mut out = [0u8; HEADER_BYTES];
+        self.write_to(&mut out);
+        out
+    }
+
+    /// The 64 header bytes of a record with this `body`, CRC included (`body_len`
+    /// is taken from `self`, not from `body`).
+    pub fn encode_with_crc(&self, body: &[u8]) -> [u8; HEADER_BYTES] {
+        let mut out = self.encode();
+        let crc = record_crc(&out, body);
+        put_crc(&mut out, crc);
+        out
     }
 
     /// Reads a header from the start of `bytes`, checking its shape (magic, flags,
@@ -139,14 +155,14 @@ impl RecordHeader {
 }
 
 /// The stored CRC of the record starting at `bytes`.
-pub fn stored_crc(bytes: &[u8]) -> u32 {
+pub(crate) fn stored_crc(bytes: &[u8]) -> u32 {
     u32_at(bytes, OFF_CRC)
 }
 
 /// The CRC32 of a record: over the body, then the first 60 header bytes. Body
 /// first lets writers checksum the body outside the writer lock and finish with the
 /// header (which holds the sequence number) inside it.
-pub fn record_crc(header60: &[u8], body: &[u8]) -> u32 {
+pub(crate) fn record_crc(header60: &[u8], body: &[u8]) -> u32 {
     finish_crc(body_crc(body), body.len(), header60)
 }
 
@@ -156,24 +172,24 @@ pub fn body_crc(body: &[u8]) -> u32 {
 }
 
 /// Continues a body CRC over the header's first 60 bytes.
-pub fn finish_crc(body_crc: u32, body_len: usize, header: &[u8]) -> u32 {
+pub(crate) fn finish_crc(body_crc: u32, body_len: usize, header: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new_with_initial_len(body_crc, body_len as u64);
     hasher.update(&header[..OFF_CRC]);
     hasher.finalize()
 }
 
 /// Stores `crc` in the header at the start of `bytes`.
-pub fn put_crc(bytes: &mut [u8], crc: u32) {
+pub(crate) fn put_crc(bytes: &mut [u8], crc: u32) {
     bytes[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// Stores `seq` in the header at the start of `bytes`.
-pub fn put_seq(bytes: &mut [u8], seq: u64) {
+pub(crate) fn put_seq(bytes: &mut [u8], seq: u64) {
     bytes[OFF_SEQ..OFF_SEQ + 8].copy_from_slice(&seq.to_le_bytes());
 }
 
 /// Stores `flags` in the header at the start of `bytes`.
-pub fn put_flags(bytes: &mut [u8], flags: u16) {
+pub(crate) fn put_flags(bytes: &mut [u8], flags: u16) {
     bytes[OFF_FLAGS..OFF_FLAGS + 2].copy_from_slice(&flags.to_le_bytes());
 }
 

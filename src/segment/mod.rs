@@ -19,6 +19,11 @@ use format::{
 pub(crate) use format::{index_file_name, parse_segment_file_name, segment_file_name};
 use scan::{Scan, Stop};
 
+/// The smallest capacity a segment header may state (FORMAT.md §2.1).
+pub const CAPACITY_MIN: u64 = 64 << 10;
+/// The largest capacity a segment header may state.
+pub const CAPACITY_MAX: u64 = 1 << 30;
+
 /// How opening treats damage in the active segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RecoveryMode {
@@ -196,8 +201,7 @@ impl Segment {
         if header.store_id != store_id {
             return Err(Error::corrupt(path, 40, "segment belongs to another store"));
         }
-        let min = (SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64;
-        if header.capacity < min || header.capacity > u64::from(u32::MAX) {
+        if !(CAPACITY_MIN..=CAPACITY_MAX).contains(&header.capacity) {
             return Err(Error::corrupt(
                 path,
                 24,
@@ -314,14 +318,27 @@ impl Segment {
                 trailer,
             )?));
         }
-        let scan_map = file.map(len).map_err(io)?;
+        // The writer scans through a map (nothing else touches the file). A reader
+        // beside a live writer copies the file instead: the writer may shrink it
+        // (seal, close) at any moment, which would fault a map read past the end.
+        let scan_map = if writable {
+            file.map(len).map_err(io)?
+        } else {
+            Map::of_bytes(file.read_all().map_err(io)?.into_boxed_slice())
+        };
         let data = scan_map.prefix(len as usize);
         let mut records = Vec::new();
         let found: Scan = scan::scan(data, first_seq, |offset, record| {
             records.push((offset, *record))
         });
         let mut repair = None;
-        let garbage_end = scan::nonzero_end(data, found.end);
+        // Only the writer judges the tail: a reader sees the writer's bytes in
+        // flight and simply stops at the last complete batch.
+        let garbage_end = if writable {
+            scan::nonzero_end(data, found.end)
+        } else {
+            None
+        };
         if let Some(garbage_end) = garbage_end {
             let reason = match found.stop {
                 Stop::Damaged { offset, reason } => {
@@ -527,10 +544,18 @@ impl Segment {
     }
 
     /// Trims the reserved space of the active segment at a clean close, so the next
-    /// open scans only real data.
+    /// open scans only real data. The file keeps 64 zero bytes after the records,
+    /// so its last 64 bytes can never be taken for a seal trailer (records end in
+    /// client-chosen bytes).
     pub fn trim(&self) -> Result<()> {
         let io = |e| Error::io(&self.path, e);
-        self.file.set_len(self.published_end() as u64).map_err(io)?;
+        let end = self.published_end();
+        self.file
+            .write_all_at(&[0u8; TRAILER_BYTES], end as u64)
+            .map_err(io)?;
+        self.file
+            .set_len((end + TRAILER_BYTES) as u64)
+            .map_err(io)?;
         self.file.sync_data().map_err(io)
     }
 }

@@ -75,7 +75,9 @@ struct ClaimNote {
     first: bool,
 }
 
-enum Prepared {
+enum Prepared<'e> {
+    /// Collect it again after this call's other events are settled.
+    Deferred(Incoming<'e>),
     /// Framed into the batch.
     Framed {
         source: SourceId,
@@ -101,9 +103,9 @@ impl Inner {
 
     /// Validates, dedups, runs rules and frames one event.
     #[allow(clippy::too_many_arguments)]
-    fn prepare(
+    fn prepare<'e>(
         &self,
-        event: Incoming<'_>,
+        event: Incoming<'e>,
         index: usize,
         catalog: &CatalogState,
         pipeline: &Pipeline,
@@ -111,7 +113,7 @@ impl Inner {
         owner: u64,
         batch: &mut Batch,
         claims: &mut Vec<ClaimNote>,
-    ) -> Result<Prepared> {
+    ) -> Result<Prepared<'e>> {
         let limits = &self.options.limits;
         event.validate(limits)?;
         let source = catalog
@@ -142,36 +144,48 @@ impl Inner {
         };
 
         let msg_hash = message_hash(event.message_id());
-        if let Some(message_id) = event.message_id() {
+        let holds_claims = claims.iter().any(|c| c.first);
+        let claim = event.message_id().map(|message_id| {
             let same =
                 |seq: u64| crate::query::message_id_is(&self.log, seq, source_id, message_id);
-            match self
-                .dedup
-                .claim(source_id.0, msg_hash, message_id, owner, received, &same)
-            {
-                Claim::New => claims.push(ClaimNote {
-                    index,
-                    source: source_id.0,
-                    hash: msg_hash,
-                    message_id: message_id.to_owned(),
-                    first: true,
-                }),
-                Claim::Stored(seq) => {
-                    // The original was already judged (after its rules): a retry
-                    // neither re-checks the raw name nor repeats the warning.
-                    return Ok(Prepared::Done(receipt(Some(seq), true, None, None)));
-                }
-                Claim::SameBatch => {
-                    // Settled after the append: the receipt of the first copy.
-                    claims.push(ClaimNote {
-                        index,
-                        source: source_id.0,
-                        hash: msg_hash,
-                        message_id: message_id.to_owned(),
-                        first: false,
-                    });
-                    return Ok(Prepared::Done(receipt(None, true, None, None)));
-                }
+            self.dedup.claim(
+                source_id.0,
+                msg_hash,
+                message_id,
+                owner,
+                holds_claims,
+                received,
+                &same,
+            )
+        });
+        let note = |first| ClaimNote {
+            index,
+            source: source_id.0,
+            hash: msg_hash,
+            message_id: event.message_id().unwrap_or_default().to_owned(),
+            first,
+        };
+        match claim {
+            None => {}
+            Some(Claim::New) => claims.push(note(true)),
+            Some(Claim::Stored(seq)) => {
+                // The original was already judged (after its rules): a retry
+                // neither re-checks the raw name nor repeats the warning.
+                return Ok(Prepared::Done(receipt(Some(seq), true, None, None)));
+            }
+            Some(Claim::SameBatch) => {
+                // Settled after the append: the receipt of the first copy.
+                claims.push(note(false));
+                return Ok(Prepared::Done(receipt(None, true, None, None)));
+            }
+            // Another call is collecting this id and this call may not wait (it
+            // holds claims): collect the event again once this call's own events
+            // are settled.
+            Some(Claim::InFlight) if holds_claims => return Ok(Prepared::Deferred(event)),
+            Some(Claim::InFlight) => {
+                return Err(Error::InFlight {
+                    message_id: event.message_id().unwrap_or_default().to_owned(),
+                });
             }
         }
 
@@ -268,6 +282,10 @@ impl Incoming<'_> {
         }
     }
 }
+
+/// The outcomes of one collect call, and the events (with their positions) to
+/// collect again because another call held their message id.
+type Round<'e> = (Vec<Result<Receipt>>, Vec<(usize, Incoming<'e>)>);
 
 /// What framing a record needs besides its body.
 struct Frame {
@@ -412,6 +430,31 @@ impl Store {
         events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
     ) -> Result<Vec<Result<Receipt>>> {
+        let (mut outcomes, mut deferred) = self.collect_round(events, n)?;
+        // Events deferred because another call was collecting the same message id
+        // are collected again, as new calls, until none is left: each round holds
+        // no claim when it starts, so its first event may wait and progress is sure.
+        while !deferred.is_empty() {
+            let (positions, events): (Vec<usize>, Vec<Incoming<'e>>) = deferred.into_iter().unzip();
+            let n = events.len();
+            let (again, later) = self.collect_round(events.into_iter(), n)?;
+            deferred = later
+                .into_iter()
+                .map(|(i, event)| (positions[i], event))
+                .collect();
+            for (position, outcome) in positions.into_iter().zip(again) {
+                outcomes[position] = outcome;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// One collect call: outcomes, and the events to collect again.
+    fn collect_round<'e>(
+        &self,
+        events: impl Iterator<Item = Incoming<'e>>,
+        n: usize,
+    ) -> Result<Round<'e>> {
         BATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut batch) => {
                 let out = self.collect_into(events, n, &mut batch);
@@ -431,7 +474,7 @@ impl Store {
         events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
         batch: &mut Batch,
-    ) -> Result<Vec<Result<Receipt>>> {
+    ) -> Result<Round<'e>> {
         let inner = &*self.inner;
         if inner.options.read_only {
             return Err(Error::ReadOnly);
@@ -444,6 +487,7 @@ impl Store {
         // Outcome positions of the events framed into `batch`, in batch order.
         let mut framed: Vec<usize> = Vec::with_capacity(n);
         let mut claims: Vec<ClaimNote> = Vec::new();
+        let mut deferred: Vec<(usize, Incoming<'e>)> = Vec::new();
         let mut first_unwritten = 0;
         batch.clear();
         let mut result = Ok(());
@@ -470,6 +514,10 @@ impl Store {
                     }));
                 }
                 Ok(Prepared::Done(receipt)) => outcomes.push(Ok(receipt)),
+                Ok(Prepared::Deferred(event)) => {
+                    deferred.push((index, event));
+                    outcomes.push(Err(Error::Closed));
+                }
                 Err(e) => outcomes.push(Err(e)),
             }
             if batch.bytes() >= UNIT_BYTES_MAX {
@@ -509,7 +557,7 @@ impl Store {
         counters
             .naming_warnings
             .fetch_add(warnings, Ordering::Relaxed);
-        Ok(outcomes)
+        Ok((outcomes, deferred))
     }
 
     /// Appends the framed events and fills in their sequence numbers.

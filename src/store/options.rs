@@ -69,9 +69,9 @@ impl Default for Options {
 
 impl Options {
     /// The smallest segment size accepted.
-    pub const SEGMENT_BYTES_MIN: u64 = 64 << 10;
+    pub const SEGMENT_BYTES_MIN: u64 = crate::segment::CAPACITY_MIN;
     /// The largest segment size accepted.
-    pub const SEGMENT_BYTES_MAX: u64 = 1 << 30;
+    pub const SEGMENT_BYTES_MAX: u64 = crate::segment::CAPACITY_MAX;
 
     /// Sets the segment size.
     pub fn segment_bytes(mut self, bytes: u64) -> Self {

@@ -95,7 +95,7 @@ impl Store {
                 report
                     .problems
                     .push(problem(offset as u64, reason.to_owned()));
-            } else if found.end != segment.published_end() {
+            } else if found.end != view.bytes().len() {
                 report.problems.push(problem(
                     found.end as u64,
                     "records end before the published end".to_owned(),
