@@ -340,7 +340,9 @@ impl Store {
     /// Collects a batch of typed events: one outcome per event, in order. Valid
     /// events are stored with contiguous sequence numbers in one write (batches
     /// over 16 MiB encoded are written as several atomic units); invalid ones get
-    /// their error. The call itself fails only when the write fails.
+    /// their error. The call itself fails only when the write fails; when a batch
+    /// over 16 MiB fails in a later unit, earlier units are stored (and readable)
+    /// although the call returns the error.
     pub fn collect_batch(&self, events: Vec<NewEvent>) -> Result<Vec<Result<Receipt>>> {
         let n = events.len();
         self.collect_events(
