@@ -11,7 +11,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 
-use super::new_event::{Limits, NewEvent, check_timestamp, validate_parts};
+use super::new_event::{Limits, NewEvent, check_timestamp, validate_body};
 use super::{Map, Value};
 use crate::error::{Error, Result};
 use crate::record::codec::BodyOut;
@@ -267,18 +267,7 @@ impl<'a> RawEvent<'a> {
     }
 
     fn validate(&self, limits: &Limits) -> Result<()> {
-        let ids = [
-            ("profile_id", self.profile_id.as_deref()),
-            ("session_id", self.session_id.as_deref()),
-            ("message_id", self.message_id.as_deref()),
-        ];
-        validate_parts(
-            &self.name,
-            ids,
-            self.timestamp_ms,
-            [&self.properties, &self.context],
-            limits,
-        )
+        validate_body(&self.body(), self.timestamp_ms, limits)
     }
 }
 

@@ -170,30 +170,24 @@ impl NewEvent {
         if self.write_key.is_empty() {
             return Err(Error::invalid("write_key", "missing"));
         }
-        let ids = [
-            ("profile_id", self.profile_id.as_deref()),
-            ("session_id", self.session_id.as_deref()),
-            ("message_id", self.message_id.as_deref()),
-        ];
-        validate_parts(
-            &self.name,
-            ids,
-            self.timestamp_ms,
-            [&self.properties, &self.context],
-            limits,
-        )
+        validate_body(&self.body(), self.timestamp_ms, limits)
     }
 }
 
-/// The checks shared by new events and drafts after rules.
-pub(crate) fn validate_parts<S: AsRef<str>>(
-    name: &str,
-    ids: [(&str, Option<&str>); 3],
+/// The checks shared by typed events, JSON payloads and drafts after rules: on
+/// the body about to be encoded, and the timestamp.
+pub(crate) fn validate_body<S: AsRef<str>>(
+    body: &BodyOut<'_, S>,
     timestamp_ms: Option<i64>,
-    maps: [&Map<S>; 2],
     limits: &Limits,
 ) -> Result<()> {
-    validate_name(name, limits)?;
+    validate_name(body.name, limits)?;
+    let ids = [
+        ("profile_id", body.profile_id),
+        ("session_id", body.session_id),
+        ("message_id", body.message_id),
+    ];
+    let maps = [body.properties, body.context];
     for (field, id) in ids {
         if let Some(id) = id {
             if id.is_empty() {
@@ -350,17 +344,6 @@ impl Draft {
 
     /// Checks what rules may have changed.
     pub(crate) fn validate(&self, limits: &Limits) -> Result<()> {
-        let ids = [
-            ("profile_id", self.profile_id.as_deref()),
-            ("session_id", self.session_id.as_deref()),
-            ("message_id", self.message_id.as_deref()),
-        ];
-        validate_parts(
-            &self.name,
-            ids,
-            Some(self.timestamp_ms),
-            [&self.properties, &self.context],
-            limits,
-        )
+        validate_body(&self.body(), Some(self.timestamp_ms), limits)
     }
 }
