@@ -141,6 +141,19 @@ impl std::fmt::Display for IndexProblem {
     }
 }
 
+/// How [`SealedIndex::open`] verifies the CRC that covers the whole file.
+#[derive(Clone, Copy)]
+pub enum BodyCheck<'a> {
+    /// Read the file in chunks and check it: for index files found on disk. Not
+    /// through the map, so opening leaves no index page resident in the process
+    /// (RSS stays independent of the number of sealed events).
+    ReadFile(&'a dyn VFile),
+    /// The bytes were encoded, CRC included, by this process a moment ago and are
+    /// still in the page cache: reading them back would check nothing the encoder
+    /// did not (the structure is still checked).
+    JustWritten,
+}
+
 /// The CRC32 of the first `len` bytes of `file`, read in chunks.
 fn crc_of_prefix(file: &dyn VFile, len: usize) -> std::io::Result<u32> {
     const CHUNK: usize = 1 << 20;
@@ -193,13 +206,12 @@ impl SealedIndex {
     /// Checks a mapped index file against its segment. `Err` says why it cannot be
     /// used: an I/O error, or invalid bytes (the caller rebuilds the file).
     ///
-    /// With `file`, the whole-file CRC is computed by reading the file rather than
-    /// through the map, so opening does not leave every index page resident in the
-    /// process (heap and RSS stay independent of the number of sealed events).
+    /// `check` says how the whole-file CRC is verified (see [`BodyCheck`]); the
+    /// header, lengths and structure are always checked.
     pub fn open(
         map: Map,
         facts: SegmentFacts,
-        file: Option<&dyn VFile>,
+        check: BodyCheck<'_>,
     ) -> Result<SealedIndex, IndexProblem> {
         let b = map.prefix(map.len());
         if b.len() < HEADER_BYTES + FOOTER_BYTES {
@@ -241,11 +253,15 @@ impl SealedIndex {
             return Err("index file length does not match its header".into());
         }
         let body_end = b.len() - FOOTER_BYTES;
-        let crc = match file {
-            Some(file) => crc_of_prefix(file, body_end).map_err(IndexProblem::Io)?,
-            None => crc32fast::hash(&b[..body_end]),
+        let crc = match check {
+            BodyCheck::ReadFile(file) => {
+                Some(crc_of_prefix(file, body_end).map_err(IndexProblem::Io)?)
+            }
+            BodyCheck::JustWritten => None,
         };
-        if b[body_end + 4..] != INDEX_FOOTER_MAGIC || crc != u32_at(b, body_end) {
+        if b[body_end + 4..] != INDEX_FOOTER_MAGIC
+            || crc.is_some_and(|crc| crc != u32_at(b, body_end))
+        {
             return Err("index CRC mismatch".into());
         }
         let index = SealedIndex {
@@ -438,8 +454,12 @@ mod golden {
         assert_eq!(u32_at(&bytes, end), crc32fast::hash(&bytes[..end]));
         assert_eq!(&bytes[end + 4..], b"FIDX");
 
-        let index = SealedIndex::open(Map::of_bytes(bytes.clone().into_boxed_slice()), facts, None)
-            .unwrap();
+        let index = SealedIndex::open(
+            Map::of_bytes(bytes.clone().into_boxed_slice()),
+            facts,
+            BodyCheck::JustWritten,
+        )
+        .unwrap();
         let (summary, postings) = index.source(2).unwrap();
         assert_eq!((summary.count, summary.bytes), (2, 264));
         assert_eq!(postings.get(1).seq, 3);
@@ -455,6 +475,13 @@ mod golden {
             data_end: 457,
             ..facts
         };
-        assert!(SealedIndex::open(Map::of_bytes(bytes.into_boxed_slice()), stale, None).is_err());
+        assert!(
+            SealedIndex::open(
+                Map::of_bytes(bytes.into_boxed_slice()),
+                stale,
+                BodyCheck::JustWritten
+            )
+            .is_err()
+        );
     }
 }

@@ -12,7 +12,7 @@ mod file;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub(crate) use file::{IndexProblem, SealedIndex, SegmentFacts, encode_index_file};
+pub(crate) use file::{BodyCheck, IndexProblem, SealedIndex, SegmentFacts, encode_index_file};
 
 use crate::record::RecordHeader;
 

@@ -11,7 +11,9 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use super::durability::{Stopper, SyncState};
 use super::{Durability, IndexState, Log, LogConfig, SegmentHandle, Writer};
 use crate::error::{Error, Result};
-use crate::index::{ActiveIndex, IndexProblem, SealedIndex, SegmentFacts, encode_index_file};
+use crate::index::{
+    ActiveIndex, BodyCheck, IndexProblem, SealedIndex, SegmentFacts, encode_index_file,
+};
 use crate::io::{OpenMode, Vfs};
 use crate::record::RecordView;
 use crate::record::codec::decode_body;
@@ -326,7 +328,7 @@ fn try_map_index(
         .map_err(IndexProblem::Io)?;
     let len = file.len().map_err(IndexProblem::Io)?;
     let map = file.map(len).map_err(IndexProblem::Io)?;
-    SealedIndex::open(map, facts, Some(&*file))
+    SealedIndex::open(map, facts, BodyCheck::ReadFile(&*file))
 }
 
 /// Rebuilds a sealed segment's index by scanning (and CRC-checking) its records.
@@ -386,7 +388,7 @@ pub(super) fn write_index_file(
     let map = file
         .map(bytes.len() as u64)
         .map_err(|e| Error::io(path, e))?;
-    SealedIndex::open(map, facts, Some(&*file)).map_err(|problem| match problem {
+    SealedIndex::open(map, facts, BodyCheck::JustWritten).map_err(|problem| match problem {
         IndexProblem::Io(e) => Error::io(path, e),
         IndexProblem::Invalid(why) => Error::corrupt(path, 0, why),
     })

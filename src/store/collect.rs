@@ -124,8 +124,8 @@ impl Inner {
         }
         let source_id = source.id();
         let policy = catalog.naming_for(source);
-        let naming_of = |name: &str| -> Result<Option<Arc<NamingWarning>>> {
-            let warning = self.naming_verdict(name_hash(name), name);
+        let naming_of = |hash: u64, name: &str| -> Result<Option<Arc<NamingWarning>>> {
+            let warning = self.naming_verdict(hash, name);
             match (policy, warning) {
                 (NamingPolicy::Off, _) | (_, None) => Ok(None),
                 (NamingPolicy::Warn, w) => Ok(w),
@@ -214,21 +214,24 @@ impl Inner {
                 }
             }
             draft.validate(limits)?;
-            let naming = naming_of(&draft.name)?;
-            frame.push(batch, &draft.body(), draft.timestamp_ms)?;
+            let hash = name_hash(&draft.name);
+            let naming = naming_of(hash, &draft.name)?;
+            frame.push(batch, &draft.body(), draft.timestamp_ms, hash)?;
             return Ok(Prepared::Framed {
                 source: source_id,
                 naming,
             });
         }
         // No rule applies: encode straight from what was given, without copying.
-        let naming = naming_of(event.name())?;
+        // The name's hash serves the naming verdict and the record header alike.
+        let hash = name_hash(event.name());
+        let naming = naming_of(hash, event.name())?;
         match &event {
             Incoming::Typed(e) => {
-                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received))?
+                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received), hash)?
             }
             Incoming::Json(e) => {
-                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received))?
+                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received), hash)?
             }
         }
         Ok(Prepared::Framed {
@@ -296,12 +299,14 @@ struct Frame {
 }
 
 impl Frame {
-    /// Frames one record: header fields from the body, the body encoded once.
+    /// Frames one record: header fields from the body (`name_hash` is its name's,
+    /// computed once by the caller), the body encoded once.
     fn push<S: serde::Serialize + AsRef<str>>(
         &self,
         batch: &mut Batch,
         body: &BodyOut<'_, S>,
         ts: i64,
+        name_hash: u64,
     ) -> Result<()> {
         let mut flags = 0;
         if body.profile_id.is_some() {
@@ -317,7 +322,7 @@ impl Frame {
             flags,
             timestamp_ms: ts,
             received_ms: self.received_ms,
-            name_hash: name_hash(body.name),
+            name_hash,
             profile_hash: profile_hash(body.profile_id),
             message_hash: self.message_hash,
         };
