@@ -37,18 +37,32 @@ fn stored(receipt: &Receipt) -> Response {
     (StatusCode::OK, Json(body)).into_response()
 }
 
+/// Reads the (possibly gzipped) body and runs `collect` on its bytes on the
+/// blocking pool: the shared path of the Firstparty endpoints.
+async fn collect_body<T: Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    collect: impl FnOnce(&Store, &[u8]) -> Result<T, firstlog::Error> + Send + 'static,
+) -> Result<T, ApiError> {
+    let limit = state.limits.batch_bytes_max;
+    let raw = body::read(headers, body, limit).await?;
+    let store = state.store.clone();
+    blocking(move || {
+        let bytes = raw.decode(limit)?;
+        Ok(collect(&store, &bytes)?)
+    })
+    .await
+}
+
 /// `POST /events/track`: one Firstparty payload, write key in the body.
 pub async fn track(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let limit = state.limits.batch_bytes_max;
-    let raw = body::read(&headers, body, limit).await?;
-    let store = state.store.clone();
-    let receipt = blocking(move || {
-        let bytes = raw.decode(limit)?;
-        Ok(store.collect_json(&bytes)?)
+    let receipt = collect_body(&state, &headers, body, |store, bytes| {
+        store.collect_json(bytes)
     })
     .await?;
     Ok(stored(&receipt))
@@ -60,12 +74,8 @@ pub async fn bulk(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let limit = state.limits.batch_bytes_max;
-    let raw = body::read(&headers, body, limit).await?;
-    let store = state.store.clone();
-    let outcomes = blocking(move || {
-        let bytes = raw.decode(limit)?;
-        Ok(store.collect_batch_json(&bytes)?)
+    let outcomes = collect_body(&state, &headers, body, |store, bytes| {
+        store.collect_batch_json(bytes)
     })
     .await?;
     Ok(batch_response(
