@@ -10,7 +10,6 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use firstlog::workload::{batch_json, event_json};
 use firstlog::{Durability, NewEvent, Options};
 
 /// Events generated once and appended over and over (cycling).
@@ -52,7 +51,7 @@ fn append(c: &mut Criterion) {
     let (store, sources) = common::open_store(keys_dir.path(), Options::default());
     let keys = common::keys(&sources);
     drop(store);
-    let pool = common::events(keys, pool_size());
+    let pool = common::events(&keys, pool_size());
 
     let mut group = c.benchmark_group("append");
     for (mode, durability) in durabilities() {
@@ -83,7 +82,7 @@ fn threads(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let options = Options::default().durability(Durability::Sync);
     let (store, sources) = common::open_store(dir.path(), options);
-    let pool = common::events(common::keys(&sources), pool_size());
+    let pool = common::events(&common::keys(&sources), pool_size());
     let mut group = c.benchmark_group("sync_threads");
     for threads in [1usize, 2, 4, 8, 16] {
         // Each thread appends single events from its own part of the pool.
@@ -115,20 +114,21 @@ fn threads(c: &mut Criterion) {
 fn json(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (store, sources) = common::open_store(dir.path(), Options::default());
-    let pool = common::events(common::keys(&sources), pool_size());
-    let singles: Vec<Vec<u8>> = pool
+    let keys = common::keys(&sources);
+    let app: Vec<_> = common::workload(pool_size() as u64).collect();
+    let singles: Vec<Vec<u8>> = app
         .iter()
         .map(|e| {
             let mut out = Vec::new();
-            event_json(e, &mut out);
+            common::workload::firstparty_json(e, &keys[usize::from(e.source)], &mut out);
             out
         })
         .collect();
-    let batches: Vec<Vec<u8>> = pool
+    let batches: Vec<Vec<u8>> = app
         .chunks(100)
         .map(|chunk| {
             let mut out = Vec::new();
-            batch_json(chunk, &mut out);
+            common::workload::firstparty_batch_json(chunk, &keys, &mut out);
             out
         })
         .collect();

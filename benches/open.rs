@@ -61,10 +61,13 @@ fn crashed(c: &mut Criterion) {
         let keys = common::keys(&sources);
         // Fill the first (active) segment to about 97 % without rolling it.
         let target = common::sized(SEGMENT_BYTES * 97 / 100, 1 << 20);
-        let mut w = common::workload(keys, u64::MAX);
-        let mut batch = Vec::with_capacity(100);
+        let mut w = common::workload(u64::MAX);
         while store.stats().bytes < target {
-            w.fill(&mut batch, 100);
+            let batch: Vec<_> = w
+                .by_ref()
+                .take(100)
+                .map(|e| common::new_event(&e, &keys))
+                .collect();
             store.collect_batch_from(&batch).unwrap();
         }
         let stats = store.stats();

@@ -49,7 +49,7 @@ pub(crate) struct DedupWindow {
 }
 
 impl DedupWindow {
-    pub fn new(window_ms: i64, capacity: usize) -> Self {
+    pub(crate) fn new(window_ms: i64, capacity: usize) -> Self {
         DedupWindow {
             window_ms,
             capacity,
@@ -59,7 +59,7 @@ impl DedupWindow {
     }
 
     /// The number of stored message ids remembered.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inner.lock().order.len()
     }
 
@@ -70,7 +70,7 @@ impl DedupWindow {
     /// batches holding each other's ids would wait forever): it gets `InFlight`.
     /// A call that holds none waits at most `CLAIM_WAIT`, and no one waits for it.
     #[allow(clippy::too_many_arguments)]
-    pub fn claim(
+    pub(crate) fn claim(
         &self,
         source: u32,
         hash: u32,
@@ -126,7 +126,7 @@ impl DedupWindow {
 
     /// Settles a pending claim: `Some(seq)` once stored, `None` when the event was
     /// not stored after all.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         source: u32,
         hash: u32,
@@ -160,7 +160,7 @@ impl DedupWindow {
     }
 
     /// Remembers a stored record found when the log was opened.
-    pub fn remember(&self, source: u32, hash: u32, seq: u64, received_ms: i64, now_ms: i64) {
+    pub(crate) fn remember(&self, source: u32, hash: u32, seq: u64, received_ms: i64, now_ms: i64) {
         if received_ms < now_ms.saturating_sub(self.window_ms) {
             return;
         }

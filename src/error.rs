@@ -156,6 +156,66 @@ pub enum Error {
     /// A rules file is not valid.
     #[error("invalid rules: {0}")]
     InvalidRules(String),
+
+    /// The directory holds no firstlog store (and the call does not create one).
+    #[error("no firstlog store in {path}")]
+    NotAStore {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+/// What kind of failure an [`Error`] is: what the caller can do about it. Every
+/// variant has exactly one kind ([`Error::kind`]), so callers (the HTTP collector's
+/// status codes, the log's decision to refuse further writes) match on kinds
+/// exhaustively instead of listing variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input (an event, an argument, a rules file) is not acceptable; sending
+    /// it again will fail again. Nothing was written.
+    InvalidInput,
+    /// The input is over a size limit. Nothing was written.
+    TooLarge,
+    /// The caller is not known: an unknown or rotated write key.
+    Unauthorized,
+    /// The caller is known but not allowed: a disabled source.
+    Forbidden,
+    /// What was asked for does not exist: a source, a store.
+    NotFound,
+    /// A rule refused the event.
+    Rejected,
+    /// Code outside the store failed: a rule panicked. The store is unaffected.
+    Internal,
+    /// A transient conflict: the same call can succeed a moment later.
+    RetryLater,
+    /// The store does not take writes now (closed, read-only, locked, or refusing
+    /// writes after an I/O failure until it is reopened).
+    Unavailable,
+    /// Bytes on disk are damaged or of an unknown version.
+    Corrupt,
+    /// An operating-system I/O call failed.
+    Io,
+}
+
+impl ErrorKind {
+    /// True for failures of the storage itself (I/O, damage): after such a failure
+    /// in the middle of a write, the state of unsynced data is unknown, so the log
+    /// refuses further writes until it is reopened.
+    pub fn is_storage_failure(self) -> bool {
+        match self {
+            ErrorKind::Io | ErrorKind::Corrupt => true,
+            ErrorKind::InvalidInput
+            | ErrorKind::TooLarge
+            | ErrorKind::Unauthorized
+            | ErrorKind::Forbidden
+            | ErrorKind::NotFound
+            | ErrorKind::Rejected
+            | ErrorKind::Internal
+            | ErrorKind::RetryLater
+            | ErrorKind::Unavailable => false,
+        }
+    }
 }
 
 impl Error {
@@ -199,5 +259,63 @@ impl Error {
     /// True for [`Error::Corrupt`].
     pub fn is_corruption(&self) -> bool {
         matches!(self, Error::Corrupt { .. })
+    }
+
+    /// What kind of failure this is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Corrupt { .. } | Error::UnsupportedVersion { .. } => ErrorKind::Corrupt,
+            Error::Locked { .. } | Error::Poisoned { .. } | Error::Closed | Error::ReadOnly => {
+                ErrorKind::Unavailable
+            }
+            Error::InvalidEvent { .. }
+            | Error::InvalidArgument { .. }
+            | Error::NamingViolation { .. }
+            | Error::InvalidRules(_) => ErrorKind::InvalidInput,
+            Error::TooLarge { .. } => ErrorKind::TooLarge,
+            Error::UnknownWriteKey => ErrorKind::Unauthorized,
+            Error::SourceDisabled { .. } => ErrorKind::Forbidden,
+            Error::UnknownSource { .. } | Error::NotAStore { .. } => ErrorKind::NotFound,
+            Error::InFlight { .. } => ErrorKind::RetryLater,
+            Error::Rejected { .. } => ErrorKind::Rejected,
+            Error::RulePanicked { .. } => ErrorKind::Internal,
+        }
+    }
+
+    /// A short, stable, machine-readable name of the variant (`invalid_event`,
+    /// `unknown_write_key`, ...): the `error` code of the HTTP collector.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Io { .. } | Error::Corrupt { .. } | Error::UnsupportedVersion { .. } => {
+                "store_error"
+            }
+            Error::Locked { .. } | Error::Poisoned { .. } | Error::Closed | Error::ReadOnly => {
+                "store_unavailable"
+            }
+            Error::InvalidEvent { .. } => "invalid_event",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::NamingViolation { .. } => "naming_violation",
+            Error::InvalidRules(_) => "invalid_rules",
+            Error::TooLarge { .. } => "too_large",
+            Error::UnknownWriteKey => "unknown_write_key",
+            Error::SourceDisabled { .. } => "source_disabled",
+            Error::UnknownSource { .. } => "unknown_source",
+            Error::NotAStore { .. } => "not_a_store",
+            Error::InFlight { .. } => "retry_later",
+            Error::Rejected { .. } => "rejected_by_rule",
+            Error::RulePanicked { .. } => "rule_panicked",
+        }
+    }
+
+    /// The offending field of an invalid event, argument or size, if one is named.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::InvalidEvent { field, .. } => Some(field),
+            Error::InvalidArgument { name, .. } => Some(name),
+            Error::NamingViolation { .. } => Some("event"),
+            Error::TooLarge { what, .. } => Some(what),
+            _ => None,
+        }
     }
 }

@@ -33,44 +33,66 @@
 //! # Ok::<(), firstlog::Error>(())
 //! ```
 //!
-//! See `FORMAT.md` for every byte on disk and `README.md` for the guarantees of
-//! each [`Durability`] mode.
+//! See `FORMAT.md` for every byte on disk, `README.md` for the guarantees of
+//! each [`Durability`] mode, and `ARCHITECTURE.md` for how the code is laid out.
+//!
+//! # Features
+//!
+//! - `http`: [`http`], the HTTP collector as a library (an axum `Router` to mount
+//!   in your own server, and a hardened server to run it on its own).
+//! - `cli`: the `firstlog` command (implies `http` and `toml`).
+//! - `toml`: declarative rules from TOML files (JSON is always supported).
+//! - `testing`: [`testing`], the in-memory and fault-injecting file systems and
+//!   record internals that the test suite and the fuzz targets use. Not for
+//!   production code; no stability promise.
 
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
-pub mod catalog;
+mod catalog;
+mod codec;
 mod dedup;
 mod error;
-pub mod event;
-pub mod index;
-pub mod io;
-pub mod log;
+mod event;
+mod index;
+mod intake;
+mod io;
+mod log;
 mod quarantine;
-pub mod query;
-pub mod record;
-pub mod rng;
-pub mod rules;
-pub mod segment;
+mod query;
+mod record;
+#[cfg(any(test, feature = "testing"))]
+mod rng;
+mod rules;
+mod segment;
 mod store;
-pub mod time;
-pub mod workload;
+mod time;
+
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use catalog::{Source, SourceId};
-pub use error::{Error, Result};
+pub use catalog::Source;
+pub use error::{Error, ErrorKind, Result};
 pub use event::{
-    Draft, Event, EventRef, Limits, Map, NamingPolicy, NamingWarning, NewEvent, Value,
+    Draft, Event, EventRef, Limits, Map, NamingPolicy, NamingWarning, NewEvent, SourceId, Value,
+    Violation, check_event_name,
 };
 pub use log::{Durability, OpenReport};
 pub use quarantine::Rejection;
-pub use query::counts::{Bucket, BucketCount, NameCount};
-pub use query::tail::LogReader;
-pub use query::{Query, QueryIter, QueryStats};
-pub use rules::{Rule, Scope, Verdict};
+pub use query::{
+    Bucket, BucketCount, CountBy, CountGroup, Counts, LogReader, NameCount, Query, QueryIter,
+    QueryStats,
+};
+#[cfg(feature = "toml")]
+pub use rules::parse_rules_toml;
+pub use rules::{FnRule, Rule, RuleSpec, Scope, Verdict, load_rules_file, parse_rules_json};
 pub use segment::{RecoveryMode, TailRepair};
 pub use store::{Options, Problem, Receipt, SourceStats, Stats, Store, VerifyReport};
+pub use time::{format_rfc3339, parse_rfc3339, parse_time};

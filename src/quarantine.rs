@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::io::{OpenMode, VFile, Vfs};
 
 /// The quarantine file's name inside a store directory.
-pub const QUARANTINE_FILE: &str = "rejected.ndjson";
+pub(crate) const QUARANTINE_FILE: &str = "rejected.ndjson";
 
 /// A payload that was turned away.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ pub(crate) struct Quarantine {
 }
 
 impl Quarantine {
-    pub fn new(fs: Arc<dyn Vfs>, dir: &Path, bytes_max: u64) -> Self {
+    pub(crate) fn new(fs: Arc<dyn Vfs>, dir: &Path, bytes_max: u64) -> Self {
         Quarantine {
             fs,
             path: dir.join(QUARANTINE_FILE),
@@ -48,7 +48,7 @@ impl Quarantine {
     }
 
     /// Records a refused payload.
-    pub fn record(&self, payload: &[u8], reason: &str, received_ms: i64, cut_at: usize) {
+    pub(crate) fn record(&self, payload: &[u8], reason: &str, received_ms: i64, cut_at: usize) {
         if self.bytes_max == 0 {
             return;
         }
@@ -97,7 +97,7 @@ impl Quarantine {
     }
 
     /// The most recent refused payloads, newest last, at most `limit`.
-    pub fn recent(&self, limit: usize) -> Vec<Rejection> {
+    pub(crate) fn recent(&self, limit: usize) -> Vec<Rejection> {
         let _state = self.state.lock();
         let mut all = Vec::new();
         for path in [self.rotated(), self.path.clone()] {

@@ -1,7 +1,8 @@
 //! A small, seedable pseudo-random generator (SplitMix64).
 //!
-//! Used where firstlog needs repeatable randomness: the crash simulator and the
-//! workload generator. Not for secrets (write keys come from the OS).
+//! Used where firstlog needs repeatable randomness: the crash simulator of the
+//! in-memory file system (feature `testing`) and the `firstlog demo` generator
+//! (which includes this file). Not for secrets (write keys come from the OS).
 
 /// SplitMix64: fast, seedable, and statistically good enough for simulation.
 #[derive(Clone, Debug)]

@@ -1,5 +1,9 @@
 //! Timestamps: the clock, and RFC 3339 parsing and formatting (UTC milliseconds).
 
+// `now_ms` and the bounds are re-exported by `firstlog::testing`; without that
+// feature they are crate-internal.
+#![cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, now.
@@ -129,6 +133,35 @@ pub fn format_rfc3339(ms: i64) -> String {
         sod % 3600 / 60,
         sod % 60
     )
+}
+
+/// Parses a time as people type it: RFC 3339 (`2024-05-01T12:00:00Z`,
+/// `...+02:00`), a date (`2024-05-01`, midnight UTC), or integer epoch
+/// milliseconds. The error says what was wrong and what is accepted.
+///
+/// ```
+/// assert_eq!(firstlog::parse_time("1970-01-02"), Ok(86_400_000));
+/// assert_eq!(firstlog::parse_time("1000"), Ok(1000));
+/// assert!(firstlog::parse_time("yesterday").is_err());
+/// ```
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<i64>()
+            .map_err(|e| format!("{text:?}: not epoch milliseconds: {e}"));
+    }
+    let full;
+    let t = if t.len() == 10 {
+        full = format!("{t}T00:00:00Z");
+        &full
+    } else {
+        t
+    };
+    parse_rfc3339(t).map_err(|why| {
+        format!("{text:?}: {why} (use RFC 3339 like 2024-05-01T12:00:00Z, a date, or epoch ms)")
+    })
 }
 
 #[cfg(test)]

@@ -1,12 +1,18 @@
 //! Helpers shared by the benchmarks: a store with the workload's 16 sources,
-//! filling it, and reading sizes from the environment.
+//! filling it, and reading sizes from the environment. The workload itself (the
+//! application's own events) is the compare bench's, included from
+//! `benches/compare/src/workload.rs`.
 
 #![allow(dead_code, reason = "each bench uses a different subset")]
 
 use std::path::Path;
 
-use firstlog::workload::{Workload, WorkloadConfig};
 use firstlog::{NewEvent, Options, Source, Store};
+
+#[path = "../compare/src/workload.rs"]
+pub mod workload;
+
+use workload::{AppEvent, Workload};
 
 /// Sources of the workload (issue 7: 16, skewed 1/(k+1)).
 pub const SOURCES: usize = 16;
@@ -35,36 +41,33 @@ pub fn keys(sources: &[Source]) -> Vec<String> {
     sources.iter().map(|s| s.write_key().to_owned()).collect()
 }
 
-/// The benchmark workload of `events` events over `keys`.
-pub fn workload(keys: Vec<String>, events: u64) -> Workload {
-    let config = WorkloadConfig {
-        events,
-        ..WorkloadConfig::default()
-    };
-    Workload::new(config, keys).expect("workload")
+/// The benchmark workload of `events` events (seeded, 16 sources).
+pub fn workload(events: u64) -> Workload {
+    Workload::standard(events)
 }
 
-/// `n` workload events over `keys`, in memory.
-pub fn events(keys: Vec<String>, n: usize) -> Vec<NewEvent> {
-    workload(keys, n as u64).collect()
+/// An application event as a firstlog event of the source it belongs to.
+pub fn new_event(event: &AppEvent, keys: &[String]) -> NewEvent {
+    workload::to_new_event(event, &keys[usize::from(event.source)])
+}
+
+/// `n` workload events over `keys`, as firstlog events, in memory.
+pub fn events(keys: &[String], n: usize) -> Vec<NewEvent> {
+    workload(n as u64).map(|e| new_event(&e, keys)).collect()
 }
 
 /// Appends `n` workload events to `store` in batches of 1000; returns how many
 /// went to each source.
 pub fn fill(store: &Store, sources: &[Source], n: u64) -> Vec<u64> {
+    let keys = keys(sources);
     let mut per_source = vec![0u64; sources.len()];
-    let mut w = workload(keys(sources), n);
+    let mut w = workload(n);
     let mut batch = Vec::with_capacity(1000);
     loop {
         batch.clear();
-        while batch.len() < 1000 {
-            match w.next_with_source() {
-                Some((k, e)) => {
-                    per_source[k] += 1;
-                    batch.push(e);
-                }
-                None => break,
-            }
+        for e in w.by_ref().take(1000) {
+            per_source[usize::from(e.source)] += 1;
+            batch.push(new_event(&e, &keys));
         }
         if batch.is_empty() {
             break;

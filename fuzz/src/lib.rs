@@ -9,8 +9,11 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use firstlog::io::{CrashMode, MemFs, Vfs};
-use firstlog::record::{self, FLAG_END_OF_BATCH, HEADER_BYTES, RecordHeader};
+use firstlog::testing::{
+    ALIGN, BODY_BYTES_MAX, FLAG_END_OF_BATCH, HEADER_BYTES, RecordHeader, name_hash, padded_len,
+    read_record,
+};
+use firstlog::testing::{CrashMode, MemFs, Vfs};
 use firstlog::{Durability, Error, Event, Limits, NewEvent, Options, RecoveryMode, Store, Value};
 
 /// The store directory inside every in-memory file system.
@@ -227,13 +230,13 @@ fn keeps_working(fs: &MemFs, store: Store) {
 /// valid record (correct CRC) in a store, so opening, reading and verifying decode
 /// them.
 pub fn record_decode(data: &[u8]) {
-    if let Ok(view) = record::read_record(data) {
+    if let Ok(view) = read_record(data) {
         assert_eq!(view.body.len(), view.header.body_len as usize);
         assert!(view.header.padded_len() >= HEADER_BYTES + view.body.len());
-        assert!(view.header.padded_len() % record::ALIGN == 0);
+        assert!(view.header.padded_len() % ALIGN == 0);
     }
     if let Ok(header) = RecordHeader::read_from(data) {
-        assert!(header.body_len as usize <= record::BODY_BYTES_MAX);
+        assert!(header.body_len as usize <= BODY_BYTES_MAX);
         let again = header.encode();
         let round = RecordHeader::read_from(&again).expect("a written header reads back");
         assert_eq!(round, header);
@@ -242,16 +245,23 @@ pub fn record_decode(data: &[u8]) {
     let (fs, opened) = open_with_body(data);
     match opened {
         Ok(store) => {
-            // The body decoded at open; reads must decode it the same way.
+            // Opening reads only the event name a body starts with; reads decode
+            // the rest, and a body that does not decode is Corrupt there, and a
+            // problem for verify.
             let events: Vec<_> = store.read_from(1).collect();
             assert_eq!(events.len(), 1);
-            let event = events
-                .into_iter()
-                .next()
-                .and_then(Result::ok)
-                .expect("decoded at open");
-            check_json(&event);
-            assert!(store.verify().expect("verify").is_clean());
+            let clean = store.verify().expect("verify").is_clean();
+            match events.into_iter().next() {
+                Some(Ok(event)) => {
+                    check_json(&event);
+                    assert!(clean, "a body that decodes verifies");
+                }
+                Some(Err(e)) => {
+                    assert!(e.is_corruption(), "a bad body must be Corrupt: {e:?}");
+                    assert!(!clean, "verify reports a body that does not decode");
+                }
+                None => unreachable!("one event was read"),
+            }
             keeps_working(&fs, store);
         }
         Err(e) => assert!(e.is_corruption(), "a bad body must be Corrupt: {e:?}"),
@@ -274,11 +284,11 @@ pub fn open_with_body(body: &[u8]) -> (MemFs, Result<Store, Error>) {
         flags: FLAG_END_OF_BATCH,
         timestamp_ms: 1_700_000_000_000,
         received_ms: 1_700_000_000_000,
-        name_hash: record::name_hash("Page Viewed"),
+        name_hash: name_hash("Page Viewed"),
         profile_hash: 0,
         message_hash: 0,
     };
-    let mut rec = vec![0u8; record::padded_len(body.len())];
+    let mut rec = vec![0u8; padded_len(body.len())];
     rec[..HEADER_BYTES].copy_from_slice(&header.encode_with_crc(body));
     rec[HEADER_BYTES..HEADER_BYTES + body.len()].copy_from_slice(body);
     segment.extend_from_slice(&rec);

@@ -3,21 +3,21 @@
 use std::path::Path;
 
 use super::{CATALOG_FILE, CatalogData};
+use crate::codec::{decode_owned, encode_into};
 use crate::error::{Error, Result};
-use crate::io::{OpenMode, Vfs};
-use crate::record::codec::{decode_owned, encode_into};
+use crate::io::{OpenMode, Vfs, write_atomic};
 use crate::record::u32_at;
 
 /// The catalog file starts with these 8 bytes.
-pub const CATALOG_MAGIC: [u8; 8] = *b"FLOGCAT\0";
+pub(super) const CATALOG_MAGIC: [u8; 8] = *b"FLOGCAT\0";
 /// The catalog format version this build reads and writes.
-pub const CATALOG_VERSION: u32 = 1;
+pub(super) const CATALOG_VERSION: u32 = 1;
 const HEADER_BYTES: usize = 24;
 /// The largest catalog body: the codec's limit, so what is written can be read.
 const BODY_BYTES_MAX: usize = crate::record::BODY_BYTES_MAX;
 
 /// Reads and checks the catalog file.
-pub fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
+pub(crate) fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
     let file = fs
         .open(path, OpenMode::ReadOnly)
         .map_err(|e| Error::io(path, e))?;
@@ -60,9 +60,8 @@ pub fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
 }
 
 /// Writes the catalog atomically: temp file, fsync, rename, directory fsync.
-pub fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> {
+pub(super) fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> {
     let path = dir.join(CATALOG_FILE);
-    let tmp = dir.join(format!("{CATALOG_FILE}.tmp"));
     let mut bytes = vec![0u8; HEADER_BYTES];
     encode_into(data, &mut bytes).map_err(|e| Error::argument("catalog", e.0))?;
     let len = bytes.len() - HEADER_BYTES;
@@ -79,13 +78,5 @@ pub fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> {
     bytes[16..20].copy_from_slice(&crc.to_le_bytes());
     let header_crc = crc32fast::hash(&bytes[..20]);
     bytes[20..24].copy_from_slice(&header_crc.to_le_bytes());
-    let file = fs
-        .open(&tmp, OpenMode::CreateTruncate)
-        .map_err(|e| Error::io(&tmp, e))?;
-    file.write_all_at(&bytes, 0)
-        .map_err(|e| Error::io(&tmp, e))?;
-    file.sync_data().map_err(|e| Error::io(&tmp, e))?;
-    drop(file);
-    fs.rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))
+    write_atomic(fs, dir, &path, &bytes)
 }

@@ -9,7 +9,6 @@ mod file;
 pub(crate) use file::read as read_catalog;
 
 use rustc_hash::FxHashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,25 +16,14 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::event::NamingPolicy;
+use crate::event::{NamingPolicy, SourceId};
 use crate::io::Vfs;
 use crate::time::now_ms;
 
 /// The name of the catalog file inside a store directory.
-pub const CATALOG_FILE: &str = "catalog";
+pub(crate) const CATALOG_FILE: &str = "catalog";
 /// The longest source name accepted, in bytes.
-pub const SOURCE_NAME_BYTES_MAX: usize = 200;
-
-/// The stable id of a source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SourceId(pub u32);
-
-impl fmt::Display for SourceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub(crate) const SOURCE_NAME_BYTES_MAX: usize = 200;
 
 /// A source: one place events come from (a website, a help desk, an app).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,17 +101,17 @@ impl CatalogState {
     }
 
     /// The source with this write key.
-    pub fn by_key(&self, key: &str) -> Option<&Source> {
+    pub(crate) fn by_key(&self, key: &str) -> Option<&Source> {
         self.by_key.get(key).map(|&i| &self.data.sources[i])
     }
 
     /// The source with this id.
-    pub fn by_id(&self, id: SourceId) -> Option<&Source> {
+    pub(crate) fn by_id(&self, id: SourceId) -> Option<&Source> {
         self.by_id.get(&id).map(|&i| &self.data.sources[i])
     }
 
     /// The naming policy in force for `source`.
-    pub fn naming_for(&self, source: &Source) -> NamingPolicy {
+    pub(crate) fn naming_for(&self, source: &Source) -> NamingPolicy {
         source.naming.unwrap_or(self.data.naming)
     }
 }
@@ -141,15 +129,19 @@ impl Catalog {
     /// Opens the catalog of `dir`, creating an empty one (with a fresh store id)
     /// when the directory has none.
     /// A read-only catalog (`writable: false`) must exist and refuses changes.
-    pub fn open(
+    pub(crate) fn open(
         fs: Arc<dyn Vfs>,
         dir: &Path,
         default_naming: NamingPolicy,
         writable: bool,
     ) -> Result<Catalog> {
         let path = dir.join(CATALOG_FILE);
-        let data = if fs.exists(&path) || !writable {
+        let data = if fs.exists(&path) {
             file::read(&*fs, &path)?
+        } else if !writable {
+            return Err(Error::NotAStore {
+                path: dir.to_path_buf(),
+            });
         } else {
             let data = CatalogData {
                 store_id: random_bytes::<16>()?,
@@ -170,7 +162,7 @@ impl Catalog {
     }
 
     /// The current view.
-    pub fn state(&self) -> Arc<CatalogState> {
+    pub(crate) fn state(&self) -> Arc<CatalogState> {
         self.state.read().clone()
     }
 
@@ -195,7 +187,7 @@ impl Catalog {
     }
 
     /// Creates a source with a fresh write key.
-    pub fn create_source(&self, name: &str) -> Result<Source> {
+    pub(crate) fn create_source(&self, name: &str) -> Result<Source> {
         check_source_name(name)?;
         let write_key = new_write_key()?;
         self.update(|data| {
@@ -218,7 +210,7 @@ impl Catalog {
     }
 
     /// Renames a source.
-    pub fn rename_source(&self, id: SourceId, name: &str) -> Result<Source> {
+    pub(crate) fn rename_source(&self, id: SourceId, name: &str) -> Result<Source> {
         check_source_name(name)?;
         self.update(|data| {
             let source = Self::source_mut(data, id)?;
@@ -228,7 +220,7 @@ impl Catalog {
     }
 
     /// Gives a source a new write key; the old one stops working at once.
-    pub fn rotate_write_key(&self, id: SourceId) -> Result<Source> {
+    pub(crate) fn rotate_write_key(&self, id: SourceId) -> Result<Source> {
         let write_key = new_write_key()?;
         self.update(|data| {
             let source = Self::source_mut(data, id)?;
@@ -238,7 +230,7 @@ impl Catalog {
     }
 
     /// Enables or disables collection for a source.
-    pub fn set_enabled(&self, id: SourceId, enabled: bool) -> Result<Source> {
+    pub(crate) fn set_enabled(&self, id: SourceId, enabled: bool) -> Result<Source> {
         self.update(|data| {
             let source = Self::source_mut(data, id)?;
             source.enabled = enabled;
@@ -248,7 +240,11 @@ impl Catalog {
 
     /// Sets the naming policy of one source (`Some(id)`) or the store default.
     /// `policy: None` on a source removes its override.
-    pub fn set_naming(&self, id: Option<SourceId>, policy: Option<NamingPolicy>) -> Result<()> {
+    pub(crate) fn set_naming(
+        &self,
+        id: Option<SourceId>,
+        policy: Option<NamingPolicy>,
+    ) -> Result<()> {
         self.update(|data| {
             match id {
                 Some(id) => Self::source_mut(data, id)?.naming = policy,

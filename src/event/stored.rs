@@ -2,12 +2,8 @@
 
 use serde::Serialize;
 
-use super::Map;
 use super::json::JsonMap;
-use crate::catalog::SourceId;
-use crate::error::{Error, Result};
-use crate::record::RecordView;
-use crate::record::codec::decode_body;
+use super::{Map, SourceId};
 use crate::time::format_rfc3339;
 
 /// A stored event. Read-only: no method changes it.
@@ -31,33 +27,32 @@ pub struct Event<S = String> {
 /// A stored event borrowed from the store's memory (see [`Query::for_each`](crate::Query::for_each)).
 pub type EventRef<'a> = Event<&'a str>;
 
-impl<'a> Event<&'a str> {
-    /// Decodes the event in a CRC-checked record.
-    pub(crate) fn decode(
-        record: &RecordView<'a>,
-        file: &std::path::Path,
-        offset: u64,
-    ) -> Result<EventRef<'a>> {
-        let body = decode_body(record.body).map_err(|e| {
-            Error::corrupt(
-                file,
-                offset,
-                format!("record body does not decode: {}", e.0),
-            )
-        })?;
-        let h = &record.header;
-        Ok(Event {
-            seq: h.seq,
-            source: SourceId(h.source),
-            timestamp_ms: h.timestamp_ms,
-            received_ms: h.received_ms,
-            name: body.name,
-            profile_id: body.profile_id,
-            session_id: body.session_id,
-            message_id: body.message_id,
-            properties: body.properties,
-            context: body.context,
-        })
+impl<S> Event<S> {
+    /// Assembles a stored event from its header fields and decoded body.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        seq: u64,
+        source: SourceId,
+        timestamp_ms: i64,
+        received_ms: i64,
+        name: S,
+        ids: [Option<S>; 3],
+        properties: Map<S>,
+        context: Map<S>,
+    ) -> Event<S> {
+        let [profile_id, session_id, message_id] = ids;
+        Event {
+            seq,
+            source,
+            timestamp_ms,
+            received_ms,
+            name,
+            profile_id,
+            session_id,
+            message_id,
+            properties,
+            context,
+        }
     }
 }
 

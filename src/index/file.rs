@@ -1,15 +1,17 @@
 //! The index file of a sealed segment (FORMAT.md, "Index files").
 
-use super::{ActiveIndex, DedupEntry, ENTRY_BYTES, IndexEntry, Postings, SourceSummary};
+use super::{
+    ActiveIndex, DedupEntry, ENTRY_BYTES, IndexEntry, NameDictionary, Postings, SourceSummary,
+};
 use crate::io::{Map, VFile};
 use crate::record::{u32_at, u64_at};
 
 /// Index files start with these 8 bytes.
-pub const INDEX_MAGIC: [u8; 8] = *b"FLOGIDX\0";
+pub(super) const INDEX_MAGIC: [u8; 8] = *b"FLOGIDX\0";
 /// The index format version this build reads and writes.
-pub const INDEX_VERSION: u32 = 1;
+pub(super) const INDEX_VERSION: u32 = 1;
 /// The last 4 bytes of an index file.
-pub const INDEX_FOOTER_MAGIC: [u8; 4] = *b"FIDX";
+pub(super) const INDEX_FOOTER_MAGIC: [u8; 4] = *b"FIDX";
 const HEADER_BYTES: usize = 64;
 const SOURCE_BYTES: usize = 64;
 const DEDUP_BYTES: usize = 24;
@@ -17,7 +19,7 @@ const FOOTER_BYTES: usize = 8;
 
 /// What an index file must agree with: its segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SegmentFacts {
+pub(crate) struct SegmentFacts {
     /// First sequence number of the segment.
     pub first_seq: u64,
     /// Last sequence number of the segment.
@@ -28,12 +30,12 @@ pub struct SegmentFacts {
     pub data_end: u64,
 }
 
-/// Encodes the index file of a segment from its in-memory index. `name_of` gives
+/// Encodes the index file of a segment from its in-memory index. `names` gives
 /// the name behind each name hash (hashes without a known name are left out).
-pub fn encode_index_file(
+pub(crate) fn encode_index_file(
     index: &ActiveIndex,
     facts: SegmentFacts,
-    name_of: impl Fn(u64) -> Option<std::sync::Arc<str>>,
+    names: &NameDictionary,
 ) -> Vec<u8> {
     let mut sources: Vec<(SourceSummary, &[IndexEntry])> = index
         .sources
@@ -44,7 +46,7 @@ pub fn encode_index_file(
     let mut names: Vec<(u64, std::sync::Arc<str>)> = index
         .names
         .iter()
-        .filter_map(|&h| name_of(h).map(|n| (h, n)))
+        .filter_map(|&h| names.get(h).map(|n| (h, n)))
         .collect();
     names.sort_by_key(|(h, _)| *h);
     let mut name_bytes = Vec::new();
@@ -113,7 +115,7 @@ pub fn encode_index_file(
 
 /// Why an index file cannot be used.
 #[derive(Debug)]
-pub enum IndexProblem {
+pub(crate) enum IndexProblem {
     /// Reading it failed (an I/O error, not evidence of damage).
     Io(std::io::Error),
     /// Its bytes are not a valid index of this segment (it is rebuilt).
@@ -143,7 +145,7 @@ impl std::fmt::Display for IndexProblem {
 
 /// How [`SealedIndex::open`] verifies the CRC that covers the whole file.
 #[derive(Clone, Copy)]
-pub enum BodyCheck<'a> {
+pub(crate) enum BodyCheck<'a> {
     /// Read the file in chunks and check it: for index files found on disk. Not
     /// through the map, so opening leaves no index page resident in the process
     /// (RSS stays independent of the number of sealed events).
@@ -170,7 +172,7 @@ fn crc_of_prefix(file: &dyn VFile, len: usize) -> std::io::Result<u32> {
 }
 
 /// A sealed segment's index, read in place from its memory-mapped file.
-pub struct SealedIndex {
+pub(crate) struct SealedIndex {
     map: Map,
     sources: usize,
     entries: usize,
@@ -181,7 +183,7 @@ pub struct SealedIndex {
 
 /// A source's posting list inside a mapped index file.
 #[derive(Clone, Copy)]
-pub struct MappedPostings<'a> {
+pub(crate) struct MappedPostings<'a> {
     bytes: &'a [u8],
 }
 
@@ -208,7 +210,7 @@ impl SealedIndex {
     ///
     /// `check` says how the whole-file CRC is verified (see [`BodyCheck`]); the
     /// header, lengths and structure are always checked.
-    pub fn open(
+    pub(crate) fn open(
         map: Map,
         facts: SegmentFacts,
         check: BodyCheck<'_>,
@@ -345,7 +347,7 @@ impl SealedIndex {
     }
 
     /// The summary and posting list of `source`.
-    pub fn source(&self, source: u32) -> Option<(SourceSummary, MappedPostings<'_>)> {
+    pub(crate) fn source(&self, source: u32) -> Option<(SourceSummary, MappedPostings<'_>)> {
         let (mut lo, mut hi) = (0, self.sources);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -371,12 +373,12 @@ impl SealedIndex {
     }
 
     /// Summaries of every source.
-    pub fn summaries(&self) -> impl Iterator<Item = SourceSummary> + '_ {
+    pub(crate) fn summaries(&self) -> impl Iterator<Item = SourceSummary> + '_ {
         (0..self.sources).map(|i| self.summary_at(i))
     }
 
     /// Message ids recorded in the segment.
-    pub fn dedup(&self) -> impl Iterator<Item = DedupEntry> + '_ {
+    pub(crate) fn dedup(&self) -> impl Iterator<Item = DedupEntry> + '_ {
         let start = self.dedup_start();
         (0..self.dedup).map(move |i| {
             let b = &self.bytes()[start + i * DEDUP_BYTES..start + (i + 1) * DEDUP_BYTES];
@@ -390,7 +392,7 @@ impl SealedIndex {
     }
 
     /// The event names used in the segment, with their hashes.
-    pub fn names(&self) -> impl Iterator<Item = (u64, &str)> + '_ {
+    pub(crate) fn names(&self) -> impl Iterator<Item = (u64, &str)> + '_ {
         let section = self.names_section();
         let mut at = 0usize;
         (0..self.names).filter_map(move |_| {
@@ -430,7 +432,9 @@ mod golden {
             record_count: 3,
             data_end: 456,
         };
-        let bytes = encode_index_file(&active, facts, |h| (h == 77).then(|| "Page Viewed".into()));
+        let names = NameDictionary::default();
+        names.note(77, "Page Viewed");
+        let bytes = encode_index_file(&active, facts, &names);
         // header + 2 sources + 3 entries + 1 dedup + name table (8+4+11 -> 24) + footer
         assert_eq!(bytes.len(), 64 + 2 * 64 + 3 * 40 + 24 + 24 + 8);
         assert_eq!(&bytes[..8], b"FLOGIDX\0");

@@ -9,19 +9,21 @@
 //! index file is rebuilt.
 
 mod file;
+mod names;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub(crate) use file::{BodyCheck, IndexProblem, SealedIndex, SegmentFacts, encode_index_file};
+pub(crate) use names::NameDictionary;
 
 use crate::record::RecordHeader;
 
 /// Bytes of one index entry on disk.
-pub const ENTRY_BYTES: usize = 40;
+pub(crate) const ENTRY_BYTES: usize = 40;
 
 /// One record in a source's posting list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IndexEntry {
+pub(crate) struct IndexEntry {
     /// Global sequence number.
     pub seq: u64,
     /// Event timestamp (ms since the Unix epoch).
@@ -38,7 +40,7 @@ pub struct IndexEntry {
 
 /// A source's records within one segment, summarised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SourceSummary {
+pub(crate) struct SourceSummary {
     /// The source.
     pub source: u32,
     /// Number of records.
@@ -78,7 +80,7 @@ impl SourceSummary {
     }
 
     /// Folds another summary of the same source into this one.
-    pub fn merge(&mut self, other: &SourceSummary) {
+    pub(crate) fn merge(&mut self, other: &SourceSummary) {
         self.count += other.count;
         self.first_seq = self.first_seq.min(other.first_seq);
         self.last_seq = self.last_seq.max(other.last_seq);
@@ -90,7 +92,7 @@ impl SourceSummary {
 
 /// A message id seen in a segment, for duplicate detection after a restart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DedupEntry {
+pub(crate) struct DedupEntry {
     /// The source.
     pub source: u32,
     /// The record's message hash.
@@ -102,15 +104,11 @@ pub struct DedupEntry {
 }
 
 /// Random access to a source's posting list, in ascending sequence order.
-pub trait Postings {
+pub(crate) trait Postings {
     /// The number of entries.
     fn len(&self) -> usize;
     /// Entry `i` (`i < len()`).
     fn get(&self, i: usize) -> IndexEntry;
-    /// True when empty.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     /// The first position whose sequence number is greater than `seq`.
     fn partition_after(&self, seq: u64) -> usize {
         let (mut lo, mut hi) = (0, self.len());
@@ -126,6 +124,113 @@ pub trait Postings {
     }
 }
 
+/// Calls `f` on the entries of `postings` whose sequence number is in
+/// `(low, high]`, in ascending order (descending when `descending`), until `f`
+/// returns false. Returns the number of entries examined.
+pub(crate) fn walk(
+    postings: &dyn Postings,
+    (low, high): (u64, u64),
+    descending: bool,
+    f: &mut dyn FnMut(IndexEntry) -> bool,
+) -> u64 {
+    let start = postings.partition_after(low);
+    let end = postings.partition_after(high);
+    if start >= end {
+        return 0;
+    }
+    let mut examined = 0;
+    let mut visit = |i: usize| {
+        examined += 1;
+        f(postings.get(i))
+    };
+    if descending {
+        for i in (start..end).rev() {
+            if !visit(i) {
+                break;
+            }
+        }
+    } else {
+        for i in start..end {
+            if !visit(i) {
+                break;
+            }
+        }
+    }
+    examined
+}
+
+/// The index of one segment: in memory while the segment is active, a mapped
+/// file once it is sealed. Readers use it through these methods, never by
+/// matching on the state.
+pub(crate) enum SegmentIndex {
+    Active(ActiveIndex),
+    Sealed(SealedIndex),
+}
+
+impl SegmentIndex {
+    /// True once the index is a sealed segment's file.
+    pub(crate) fn is_sealed(&self) -> bool {
+        matches!(self, SegmentIndex::Sealed(_))
+    }
+
+    /// The summaries of every source with records in the segment.
+    pub(crate) fn summaries(&self) -> Vec<SourceSummary> {
+        match self {
+            SegmentIndex::Active(a) => a.summaries().collect(),
+            SegmentIndex::Sealed(s) => s.summaries().collect(),
+        }
+    }
+
+    /// Runs `f` on the summary and posting list of `source`; `None` when the
+    /// segment holds no record of it.
+    pub(crate) fn with_source<T>(
+        &self,
+        source: u32,
+        f: impl FnOnce(SourceSummary, &dyn Postings) -> T,
+    ) -> Option<T> {
+        match self {
+            SegmentIndex::Active(a) => a.source(source).map(|(s, p)| f(s, &p)),
+            SegmentIndex::Sealed(x) => x.source(source).map(|(s, p)| f(s, &p)),
+        }
+    }
+
+    /// Calls `f` with every message id recorded in the segment.
+    pub(crate) fn for_each_dedup(&self, mut f: impl FnMut(&DedupEntry)) {
+        match self {
+            SegmentIndex::Active(a) => a.dedup().iter().for_each(f),
+            SegmentIndex::Sealed(s) => s.dedup().for_each(|d| f(&d)),
+        }
+    }
+
+    /// The offset and sequence number of the first record with a sequence number
+    /// of at least `seq`.
+    pub(crate) fn locate(&self, seq: u64) -> Option<(usize, u64)> {
+        let first_at_or_after = |p: &dyn Postings| {
+            let i = p.partition_after(seq.saturating_sub(1));
+            (i < p.len()).then(|| {
+                let e = p.get(i);
+                (e.offset as usize, e.seq)
+            })
+        };
+        self.summaries()
+            .iter()
+            .filter_map(|s| {
+                self.with_source(s.source, |_, p| first_at_or_after(p))
+                    .flatten()
+            })
+            .min_by_key(|&(_, seq)| seq)
+    }
+
+    /// The entry of the record `seq` of `source`, if the segment holds it.
+    pub(crate) fn entry(&self, source: u32, seq: u64) -> Option<IndexEntry> {
+        self.with_source(source, |_, p| {
+            let i = p.partition_after(seq.saturating_sub(1));
+            (i < p.len() && p.get(i).seq == seq).then(|| p.get(i))
+        })
+        .flatten()
+    }
+}
+
 impl Postings for &[IndexEntry] {
     fn len(&self) -> usize {
         <[IndexEntry]>::len(self)
@@ -137,21 +242,20 @@ impl Postings for &[IndexEntry] {
 
 /// The in-memory index of the active segment.
 #[derive(Default)]
-pub struct ActiveIndex {
+pub(crate) struct ActiveIndex {
     sources: FxHashMap<u32, (SourceSummary, Vec<IndexEntry>)>,
     names: FxHashSet<u64>,
     dedup: Vec<DedupEntry>,
-    records: u64,
 }
 
 impl ActiveIndex {
     /// An empty index.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Adds the record with `header` stored at `offset` with padded length `len`.
-    pub fn add(&mut self, header: &RecordHeader, offset: usize, len: usize) {
+    pub(crate) fn add(&mut self, header: &RecordHeader, offset: usize, len: usize) {
         let entry = IndexEntry {
             seq: header.seq,
             timestamp_ms: header.timestamp_ms,
@@ -181,31 +285,20 @@ impl ActiveIndex {
                 received_ms: header.received_ms,
             });
         }
-        self.records += 1;
     }
 
     /// The summary and entries of `source`.
-    pub fn source(&self, source: u32) -> Option<(SourceSummary, &[IndexEntry])> {
+    pub(crate) fn source(&self, source: u32) -> Option<(SourceSummary, &[IndexEntry])> {
         self.sources.get(&source).map(|(s, e)| (*s, e.as_slice()))
     }
 
     /// Summaries of every source.
-    pub fn summaries(&self) -> impl Iterator<Item = SourceSummary> + '_ {
+    pub(crate) fn summaries(&self) -> impl Iterator<Item = SourceSummary> + '_ {
         self.sources.values().map(|(s, _)| *s)
     }
 
-    /// The distinct name hashes.
-    pub fn name_hashes(&self) -> &FxHashSet<u64> {
-        &self.names
-    }
-
     /// Message ids seen.
-    pub fn dedup(&self) -> &[DedupEntry] {
+    pub(crate) fn dedup(&self) -> &[DedupEntry] {
         &self.dedup
-    }
-
-    /// The number of records indexed.
-    pub fn records(&self) -> u64 {
-        self.records
     }
 }

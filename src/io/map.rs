@@ -82,6 +82,7 @@ impl Map {
     }
 
     /// True when the view covers no bytes.
+    #[cfg(any(test, feature = "testing"))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -11,7 +11,7 @@ use super::{LockGuard, Map, OpenMode, VFile, Vfs};
 use crate::rng::SplitMix64;
 
 /// The sector size of the simulated disk: the unit in which unsynced writes tear.
-pub const SECTOR_BYTES: usize = 512;
+pub(super) const SECTOR_BYTES: usize = 512;
 
 /// What a simulated crash does to data that was written but not synced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

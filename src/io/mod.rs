@@ -15,8 +15,15 @@
 //! Tests use the last two to prove that failures surface as errors and that nothing
 //! acknowledged is lost; applications only ever need `RealFs`.
 
+// The `pub` items here are the file seam that `firstlog::testing` exposes to the
+// test suite and the fuzz targets; without that feature they are crate-internal.
+#![cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
+
+mod atomic;
+#[cfg(any(test, feature = "testing"))]
 mod faulty;
 mod map;
+#[cfg(any(test, feature = "testing"))]
 mod memory;
 mod real;
 
@@ -25,8 +32,11 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use atomic::write_atomic;
+#[cfg(any(test, feature = "testing"))]
 pub use faulty::{FaultPlan, FaultyFs};
 pub use map::Map;
+#[cfg(any(test, feature = "testing"))]
 pub use memory::{CrashMode, MemFs};
 pub use real::RealFs;
 
@@ -67,7 +77,7 @@ pub trait Vfs: Send + Sync + 'static {
 }
 
 /// An open file.
-#[expect(
+#[allow(
     clippy::len_without_is_empty,
     reason = "a file length is a size, not a collection"
 )]

@@ -19,7 +19,7 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// The padded length of the record.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.header.padded_len()
     }
 }
@@ -27,35 +27,35 @@ impl Pending {
 /// Framed records waiting for sequence numbers. Clear and reuse it: appending
 /// allocates nothing once the buffers have grown to the working size.
 #[derive(Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     pub(crate) buf: Vec<u8>,
     pub(crate) records: Vec<Pending>,
 }
 
 impl Batch {
     /// An empty batch.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Removes every record, keeping the buffers.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.buf.clear();
         self.records.clear();
     }
 
     /// The number of records.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.records.len()
     }
 
     /// True when the batch holds no record.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
     /// The bytes the batch will occupy on disk.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         self.buf.len()
     }
 
@@ -98,9 +98,46 @@ impl Batch {
         Ok(())
     }
 
+    /// The bytes of records `i..` on disk.
+    pub(crate) fn bytes_from(&self, i: usize) -> u64 {
+        self.records[i..].iter().map(|r| r.len() as u64).sum()
+    }
+
+    /// The padded length of record `i`.
+    pub(crate) fn record_len(&self, i: usize) -> usize {
+        self.records[i].len()
+    }
+
+    /// The end of the longest run of records from `i` that fits in `room` bytes.
+    pub(crate) fn fitting_from(&self, i: usize, room: u64) -> usize {
+        let mut used = 0u64;
+        let mut j = i;
+        while j < self.records.len() && used + self.records[j].len() as u64 <= room {
+            used += self.records[j].len() as u64;
+            j += 1;
+        }
+        j
+    }
+
+    /// The bytes of records `range` (written as one unit) and each record with
+    /// its offset inside them.
+    pub(crate) fn unit(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> (&[u8], impl Iterator<Item = (usize, &Pending)>) {
+        let start = self.records[range.start].start;
+        let last = &self.records[range.end - 1];
+        let end = last.start + last.len();
+        let records = self.records[range]
+            .iter()
+            .map(move |r| (r.start - start, r));
+        (&self.buf[start..end], records)
+    }
+
     /// Assigns sequence numbers from `first_seq` to records `range`, marks the last
     /// one as the end of an atomic unit, and finishes the CRCs.
     pub(crate) fn seal_range(&mut self, range: std::ops::Range<usize>, first_seq: u64) {
+        debug_assert!(!range.is_empty() && range.end <= self.records.len());
         let last = range.end.saturating_sub(1);
         for (i, seq) in range.clone().zip(first_seq..) {
             let pending = &mut self.records[i];
@@ -115,5 +152,11 @@ impl Batch {
             let crc = finish_crc(pending.body_crc, pending.header.body_len as usize, header);
             put_crc(header, crc);
         }
+        debug_assert!(
+            self.records[range.clone()]
+                .windows(2)
+                .all(|w| w[1].header.seq == w[0].header.seq + 1),
+            "a unit's sequence numbers are contiguous"
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use parking_lot::{Condvar, Mutex};
 
 use super::{Appended, Batch, Log};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 #[derive(Default)]
 pub(crate) struct CommitQueue {
@@ -83,9 +83,9 @@ impl Log {
                 // failure fails the rest of the group.
                 if let Err(e) = &result
                     && failure.is_none()
-                    && !matches!(e, Error::TooLarge { .. })
+                    && e.kind() != ErrorKind::TooLarge
                 {
-                    self.poison_unless_refusal(e);
+                    self.poison_on_storage_failure(e);
                     failure = Some(copy_error(e));
                 }
                 written.push((ticket, result, batch));

@@ -46,7 +46,7 @@ pub(crate) struct SyncInner {
 
 impl SyncState {
     /// Records that everything up to `seq` is durable.
-    pub fn mark(&self, seq: u64) {
+    pub(super) fn mark(&self, seq: u64) {
         let mut inner = self.inner.lock();
         inner.synced_seq = inner.synced_seq.max(seq);
         drop(inner);
@@ -54,7 +54,7 @@ impl SyncState {
     }
 
     /// The highest durable sequence number.
-    pub fn synced(&self) -> u64 {
+    pub(super) fn synced(&self) -> u64 {
         self.inner.lock().synced_seq
     }
 }
@@ -68,13 +68,13 @@ pub(crate) struct Stopper {
 
 impl Stopper {
     /// Asks the thread to stop.
-    pub fn stop(&self) {
+    pub(super) fn stop(&self) {
         *self.stopped.lock() = true;
         self.wake.notify_all();
     }
 
     /// Sleeps up to `d`; true when asked to stop.
-    pub fn sleep(&self, d: Duration) -> bool {
+    pub(super) fn sleep(&self, d: Duration) -> bool {
         let mut stopped = self.stopped.lock();
         if !*stopped {
             self.wake.wait_for(&mut stopped, d);

@@ -1,7 +1,8 @@
-//! Opening a log: sealed segments and their index files (rebuilt when missing or
-//! bad), then recovery of the active segment.
+//! Opening a log: list the segment files, open every sealed segment with its
+//! index file (rebuilt when missing or bad), recover the last segment, then
+//! assemble the log. Each step is a method of [`Opening`], which carries what the
+//! steps found so far.
 
-use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
@@ -9,14 +10,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::durability::{Stopper, SyncState};
-use super::{Durability, IndexState, Log, LogConfig, SegmentHandle, Writer};
+use super::{Durability, Log, LogConfig, SegmentHandle, Writer};
 use crate::error::{Error, Result};
 use crate::index::{
-    ActiveIndex, BodyCheck, IndexProblem, SealedIndex, SegmentFacts, encode_index_file,
+    ActiveIndex, BodyCheck, IndexProblem, NameDictionary, SealedIndex, SegmentFacts, SegmentIndex,
+    encode_index_file,
 };
 use crate::io::{OpenMode, Vfs};
-use crate::record::RecordView;
-use crate::record::codec::decode_body;
+use crate::record::{RecordView, body_name};
 use crate::segment::scan::{Stop, scan};
 use crate::segment::{
     Recovered, Segment, TailRepair, index_file_name, parse_segment_file_name, segment_file_name,
@@ -49,33 +50,40 @@ impl OpenReport {
     }
 }
 
-/// Collects event names met while scanning, decoding a body only for a hash not
-/// seen before.
-struct NameCollector<'a> {
-    names: &'a mut HashMap<u64, Arc<str>>,
-    error: Option<Error>,
-    file: &'a Path,
+/// Notes the event name of a record in the dictionary (its body starts with it).
+fn note_name(
+    names: &NameDictionary,
+    file: &Path,
+    offset: usize,
+    record: &RecordView<'_>,
+) -> Result<()> {
+    if names.contains(record.header.name_hash) {
+        return Ok(());
+    }
+    match body_name(record.body) {
+        Some(name) => {
+            names.note(record.header.name_hash, name);
+            Ok(())
+        }
+        None => Err(Error::corrupt(
+            file,
+            offset as u64,
+            "record body does not start with an event name",
+        )),
+    }
 }
 
-impl NameCollector<'_> {
-    fn note(&mut self, offset: usize, record: &RecordView<'_>) {
-        if self.names.contains_key(&record.header.name_hash) || self.error.is_some() {
-            return;
-        }
-        match decode_body(record.body) {
-            Ok(body) => {
-                self.names
-                    .insert(record.header.name_hash, Arc::from(body.name));
-            }
-            Err(e) => {
-                self.error = Some(Error::corrupt(
-                    self.file,
-                    offset as u64,
-                    format!("record body does not decode: {}", e.0),
-                ));
-            }
-        }
-    }
+/// A log being opened: the steps' shared state.
+struct Opening {
+    fs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    store_id: [u8; 16],
+    config: LogConfig,
+    names: Arc<NameDictionary>,
+    report: OpenReport,
+    handles: Vec<Arc<SegmentHandle>>,
+    /// The sequence number the next segment must start at (`None` before the first).
+    next_seq: Option<u64>,
 }
 
 impl Log {
@@ -85,166 +93,229 @@ impl Log {
         dir: &Path,
         store_id: [u8; 16],
         config: LogConfig,
+        names: Arc<NameDictionary>,
     ) -> Result<(Arc<Log>, OpenReport)> {
-        let mut report = OpenReport::default();
-        let mut firsts = Vec::new();
-        for name in fs.list(dir).map_err(|e| Error::io(dir, e))? {
-            if let Some(first) = parse_segment_file_name(&name) {
-                firsts.push(first);
-            } else if name.ends_with(".tmp") && config.writable {
-                let path = dir.join(&name);
-                fs.remove(&path).map_err(|e| Error::io(&path, e))?;
-                report.removed_files.push(path);
-            }
-        }
-        firsts.sort_unstable();
-        let mut names = HashMap::default();
-        let mut handles: Vec<Arc<SegmentHandle>> = Vec::new();
-        // Version 1 has no retention: the log starts at sequence number 1, so a
-        // first segment starting later means the segments before it were lost.
-        let mut next_seq: Option<u64> = (!firsts.is_empty()).then_some(1);
-        let mut active: Option<Arc<SegmentHandle>> = None;
-
-        let check_continuity = |path: &Path, first: u64, next: Option<u64>| -> Result<()> {
-            match next {
-                Some(expected) if expected != first => Err(Error::corrupt(
-                    path,
-                    0,
-                    format!(
-                        "segment starts at sequence {first}, expected {expected}: records are missing"
-                    ),
-                )),
-                _ => Ok(()),
-            }
-        };
-
-        let count = firsts.len();
-        for (i, &first) in firsts.iter().enumerate() {
-            let path = dir.join(segment_file_name(first));
-            check_continuity(&path, first, next_seq)?;
-            if i + 1 < count {
-                let segment = Segment::open_sealed(&*fs, &path, first, store_id)?;
-                let handle =
-                    load_sealed(&*fs, dir, segment, &mut names, &mut report, config.writable)?;
-                next_seq = Some(handle.segment.last_seq() + 1);
-                handles.push(handle);
-                continue;
-            }
-            let mut index = ActiveIndex::new();
-            let mut collector = NameCollector {
-                names: &mut names,
-                error: None,
-                file: &path,
-            };
-            let recovered = Segment::recover(
-                &*fs,
-                &path,
-                first,
-                store_id,
-                config.recovery,
-                config.writable,
-                |offset, record| {
-                    index.add(&record.header, offset, record.header.padded_len());
-                    collector.note(offset, record);
-                },
-            )?;
-            if let Some(e) = collector.error {
-                return Err(e);
-            }
-            match recovered {
-                // An empty active segment created with another size (the options
-                // changed) is replaced, so the configured records fit.
-                Recovered::Active(segment, None)
-                    if config.writable
-                        && segment.record_count() == 0
-                        && segment.capacity() != config.segment_bytes =>
-                {
-                    drop(segment);
-                    fs.remove(&path).map_err(|e| Error::io(&path, e))?;
-                    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-                    report.removed_files.push(path);
-                    next_seq = Some(first);
-                }
-                Recovered::Active(segment, repair) => {
-                    report.tail_repair = repair;
-                    let stale = dir.join(index_file_name(first));
-                    if config.writable && fs.exists(&stale) {
-                        fs.remove(&stale).map_err(|e| Error::io(&stale, e))?;
-                        report.removed_files.push(stale);
-                    }
-                    next_seq = Some(segment.last_seq() + 1);
-                    active = Some(Arc::new(SegmentHandle {
-                        segment,
-                        index: RwLock::new(IndexState::Active(index)),
-                    }));
-                }
-                Recovered::Sealed(segment) => {
-                    // The process may have died between writing the trailer and
-                    // syncing it: make the sealed segment durable before going on.
-                    if config.writable {
-                        segment.sync()?;
-                    }
-                    let handle =
-                        load_sealed(&*fs, dir, segment, &mut names, &mut report, config.writable)?;
-                    next_seq = Some(handle.segment.last_seq() + 1);
-                    handles.push(handle);
-                }
-                Recovered::Uninitialised if !config.writable => {}
-                Recovered::Uninitialised => {
-                    fs.remove(&path).map_err(|e| Error::io(&path, e))?;
-                    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-                    report.removed_files.push(path);
-                }
-            }
-        }
-        let next_seq = next_seq.unwrap_or(1);
-        let active = match active {
-            Some(active) => active,
-            // Read-only: appends are refused, the last segment stands in.
-            None if !config.writable => match handles.pop() {
-                Some(last) => last,
-                None => {
-                    return Err(Error::io(
-                        dir,
-                        std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "no segment files: not a firstlog store (or never opened for writing)",
-                        ),
-                    ));
-                }
-            },
-            None => Arc::new(SegmentHandle {
-                segment: Segment::create(
-                    &*fs,
-                    dir,
-                    next_seq,
-                    config.segment_bytes,
-                    store_id,
-                    now_ms(),
-                )?,
-                index: RwLock::new(IndexState::Active(ActiveIndex::new())),
-            }),
-        };
-        // What recovery kept may only be in the page cache: make it durable so
-        // synced_seq can start at the end of the log.
-        if config.writable {
-            active.segment.sync()?;
-        }
-        handles.push(active.clone());
-        report.segments = handles.len();
-        report.records = handles.iter().map(|h| h.segment.record_count()).sum();
-        let visible = next_seq - 1;
-        let sync = SyncState::default();
-        sync.mark(visible);
-        let log = Arc::new(Log {
+        let mut opening = Opening {
             fs,
             dir: dir.to_path_buf(),
             store_id,
             config,
-            segments: RwLock::new(Arc::new(handles)),
+            names,
+            report: OpenReport::default(),
+            handles: Vec::new(),
+            next_seq: None,
+        };
+        let firsts = opening.list_segments()?;
+        // Version 1 has no retention: the log starts at sequence number 1, so a
+        // first segment starting later means the segments before it were lost.
+        if !firsts.is_empty() {
+            opening.next_seq = Some(1);
+        }
+        let mut active = None;
+        for (i, &first) in firsts.iter().enumerate() {
+            opening.check_continuity(first)?;
+            if i + 1 < firsts.len() {
+                let segment = Segment::open_sealed(
+                    &*opening.fs,
+                    &opening.segment_path(first),
+                    first,
+                    store_id,
+                )?;
+                opening.add_sealed(segment)?;
+            } else {
+                active = opening.recover_last(first)?;
+            }
+        }
+        let active = match active {
+            Some(active) => active,
+            None => opening.stand_in_active()?,
+        };
+        opening.finish(active)
+    }
+}
+
+impl Opening {
+    fn segment_path(&self, first: u64) -> PathBuf {
+        self.dir.join(segment_file_name(first))
+    }
+
+    /// The first sequence numbers of the segment files, in order; removes leftover
+    /// temporary files (writable opens only).
+    fn list_segments(&mut self) -> Result<Vec<u64>> {
+        let dir = &self.dir;
+        let mut firsts = Vec::new();
+        for name in self.fs.list(dir).map_err(|e| Error::io(dir, e))? {
+            if let Some(first) = parse_segment_file_name(&name) {
+                firsts.push(first);
+            } else if name.ends_with(".tmp") && self.config.writable {
+                let path = dir.join(&name);
+                self.fs.remove(&path).map_err(|e| Error::io(&path, e))?;
+                self.report.removed_files.push(path);
+            }
+        }
+        firsts.sort_unstable();
+        Ok(firsts)
+    }
+
+    /// A segment must start right after the previous one ends.
+    fn check_continuity(&self, first: u64) -> Result<()> {
+        match self.next_seq {
+            Some(expected) if expected != first => Err(Error::corrupt(
+                self.segment_path(first),
+                0,
+                format!(
+                    "segment starts at sequence {first}, expected {expected}: records are missing"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Adds a sealed segment with its index (mapped, or rebuilt).
+    fn add_sealed(&mut self, segment: Segment) -> Result<()> {
+        let handle = load_sealed(
+            &*self.fs,
+            &self.dir,
+            segment,
+            &self.names,
+            &mut self.report,
+            self.config.writable,
+        )?;
+        self.next_seq = Some(handle.segment.last_seq() + 1);
+        self.handles.push(handle);
+        Ok(())
+    }
+
+    /// Recovers the last segment: usually the active one; possibly sealed (a crash
+    /// between sealing and creating the next) or never initialised.
+    fn recover_last(&mut self, first: u64) -> Result<Option<Arc<SegmentHandle>>> {
+        let path = self.segment_path(first);
+        let mut index = ActiveIndex::new();
+        let mut named = Ok(());
+        let names = &self.names;
+        let recovered = Segment::recover(
+            &*self.fs,
+            &path,
+            first,
+            self.store_id,
+            self.config.recovery,
+            self.config.writable,
+            |offset, record| {
+                index.add(&record.header, offset, record.header.padded_len());
+                if named.is_ok() {
+                    named = note_name(names, &path, offset, record);
+                }
+            },
+        )?;
+        named?;
+        match recovered {
+            Recovered::Active(segment, repair) => self.adopt_active(segment, repair, index),
+            Recovered::Sealed(segment) => {
+                // The process may have died between writing the trailer and
+                // syncing it: make the sealed segment durable before going on.
+                if self.config.writable {
+                    segment.sync()?;
+                }
+                self.add_sealed(segment)?;
+                Ok(None)
+            }
+            Recovered::Uninitialised => {
+                if self.config.writable {
+                    self.remove_segment_file(&path)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Takes a recovered active segment (or replaces it when it is empty and was
+    /// created with another size, so the configured records fit).
+    fn adopt_active(
+        &mut self,
+        segment: Segment,
+        repair: Option<TailRepair>,
+        index: ActiveIndex,
+    ) -> Result<Option<Arc<SegmentHandle>>> {
+        let first = segment.first_seq();
+        if self.config.writable
+            && repair.is_none()
+            && segment.record_count() == 0
+            && segment.capacity() != self.config.segment_bytes
+        {
+            let path = segment.path().to_path_buf();
+            drop(segment);
+            self.remove_segment_file(&path)?;
+            self.next_seq = Some(first);
+            return Ok(None);
+        }
+        self.report.tail_repair = repair;
+        let stale = self.dir.join(index_file_name(first));
+        if self.config.writable && self.fs.exists(&stale) {
+            self.fs.remove(&stale).map_err(|e| Error::io(&stale, e))?;
+            self.report.removed_files.push(stale);
+        }
+        self.next_seq = Some(segment.last_seq() + 1);
+        Ok(Some(Arc::new(SegmentHandle {
+            segment,
+            index: RwLock::new(SegmentIndex::Active(index)),
+        })))
+    }
+
+    fn remove_segment_file(&mut self, path: &Path) -> Result<()> {
+        self.fs.remove(path).map_err(|e| Error::io(path, e))?;
+        self.fs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io(&self.dir, e))?;
+        self.report.removed_files.push(path.to_path_buf());
+        Ok(())
+    }
+
+    /// No active segment survived: a writer creates one; a reader lets the last
+    /// sealed segment stand in (it refuses appends anyway).
+    fn stand_in_active(&mut self) -> Result<Arc<SegmentHandle>> {
+        if !self.config.writable {
+            return self.handles.pop().ok_or_else(|| Error::NotAStore {
+                path: self.dir.clone(),
+            });
+        }
+        let segment = Segment::create(
+            &*self.fs,
+            &self.dir,
+            self.next_seq.unwrap_or(1),
+            self.config.segment_bytes,
+            self.store_id,
+            now_ms(),
+        )?;
+        Ok(Arc::new(SegmentHandle {
+            segment,
+            index: RwLock::new(SegmentIndex::Active(ActiveIndex::new())),
+        }))
+    }
+
+    /// Assembles the log around its active segment.
+    fn finish(mut self, active: Arc<SegmentHandle>) -> Result<(Arc<Log>, OpenReport)> {
+        // What recovery kept may only be in the page cache: make it durable so
+        // synced_seq can start at the end of the log.
+        if self.config.writable {
+            active.segment.sync()?;
+        }
+        let next_seq = active.segment.last_seq() + 1;
+        self.handles.push(active.clone());
+        self.report.segments = self.handles.len();
+        self.report.records = self.handles.iter().map(|h| h.segment.record_count()).sum();
+        let visible = next_seq - 1;
+        let sync = SyncState::default();
+        sync.mark(visible);
+        let config = self.config;
+        let log = Arc::new(Log {
+            fs: self.fs,
+            dir: self.dir,
+            store_id: self.store_id,
+            config,
+            segments: RwLock::new(Arc::new(self.handles)),
             writer: Mutex::new(Writer { active, next_seq }),
             visible: AtomicU64::new(visible),
-            names: RwLock::new(names),
+            names: self.names,
             sync,
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
@@ -259,7 +330,7 @@ impl Log {
         if let (Durability::Interval(every), true) = (config.durability, config.writable) {
             log.start_interval_sync(every);
         }
-        Ok((log, report))
+        Ok((log, self.report))
     }
 }
 
@@ -277,42 +348,38 @@ fn load_sealed(
     fs: &dyn Vfs,
     dir: &Path,
     segment: Segment,
-    names: &mut HashMap<u64, Arc<str>>,
+    names: &NameDictionary,
     report: &mut OpenReport,
     writable: bool,
 ) -> Result<Arc<SegmentHandle>> {
     let facts = facts_of(&segment);
     let path = dir.join(index_file_name(segment.first_seq()));
+    let handle = |segment, index| {
+        Arc::new(SegmentHandle {
+            segment,
+            index: RwLock::new(index),
+        })
+    };
     let problem = match try_map_index(fs, &path, facts) {
         Ok(index) => {
             for (hash, name) in index.names() {
-                names.entry(hash).or_insert_with(|| Arc::from(name));
+                names.note(hash, name);
             }
-            return Ok(Arc::new(SegmentHandle {
-                segment,
-                index: RwLock::new(IndexState::Sealed(index)),
-            }));
+            return Ok(handle(segment, SegmentIndex::Sealed(index)));
         }
         // A failed read is an I/O error, not a reason to rewrite the file.
         Err(IndexProblem::Io(e)) => return Err(Error::io(&path, e)),
         Err(IndexProblem::Invalid(problem)) => problem,
     };
     let active = rebuild_index(&segment, names)?;
+    report.rebuilt_indexes.push((path.clone(), problem));
     if !writable {
         // A reader does not repair files: it keeps the rebuilt index in memory.
-        report.rebuilt_indexes.push((path, problem));
-        return Ok(Arc::new(SegmentHandle {
-            segment,
-            index: RwLock::new(IndexState::Active(active)),
-        }));
+        return Ok(handle(segment, SegmentIndex::Active(active)));
     }
-    let bytes = encode_index_file(&active, facts, |h| names.get(&h).cloned());
+    let bytes = encode_index_file(&active, facts, names);
     let index = write_index_file(fs, dir, &path, &bytes, facts)?;
-    report.rebuilt_indexes.push((path, problem));
-    Ok(Arc::new(SegmentHandle {
-        segment,
-        index: RwLock::new(IndexState::Sealed(index)),
-    }))
+    Ok(handle(segment, SegmentIndex::Sealed(index)))
 }
 
 fn try_map_index(
@@ -333,24 +400,17 @@ fn try_map_index(
 
 /// Rebuilds a sealed segment's index by scanning (and CRC-checking) its records.
 /// Any damage is corruption: a sealed segment has no torn tail.
-pub(crate) fn rebuild_index(
-    segment: &Segment,
-    names: &mut HashMap<u64, Arc<str>>,
-) -> Result<ActiveIndex> {
+pub(crate) fn rebuild_index(segment: &Segment, names: &NameDictionary) -> Result<ActiveIndex> {
     let view = segment.view()?;
     let mut index = ActiveIndex::new();
-    let mut collector = NameCollector {
-        names,
-        error: None,
-        file: segment.path(),
-    };
+    let mut named = Ok(());
     let found = scan(view.bytes(), segment.first_seq(), |offset, record| {
         index.add(&record.header, offset, record.header.padded_len());
-        collector.note(offset, record);
+        if named.is_ok() {
+            named = note_name(names, segment.path(), offset, record);
+        }
     });
-    if let Some(e) = collector.error {
-        return Err(e);
-    }
+    named?;
     if let Stop::Damaged { offset, reason } = found.stop {
         return Err(Error::corrupt(segment.path(), offset as u64, reason));
     }
@@ -364,7 +424,7 @@ pub(crate) fn rebuild_index(
     Ok(index)
 }
 
-/// Writes an index file atomically (temp, fsync, rename, directory fsync) and maps it.
+/// Writes an index file atomically and maps it.
 pub(super) fn write_index_file(
     fs: &dyn Vfs,
     dir: &Path,
@@ -372,16 +432,7 @@ pub(super) fn write_index_file(
     bytes: &[u8],
     facts: SegmentFacts,
 ) -> Result<SealedIndex> {
-    let tmp = path.with_extension("idx.tmp");
-    let file = fs
-        .open(&tmp, OpenMode::CreateTruncate)
-        .map_err(|e| Error::io(&tmp, e))?;
-    file.write_all_at(bytes, 0)
-        .map_err(|e| Error::io(&tmp, e))?;
-    file.sync_data().map_err(|e| Error::io(&tmp, e))?;
-    drop(file);
-    fs.rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+    crate::io::write_atomic(fs, dir, path, bytes)?;
     let file = fs
         .open(path, OpenMode::ReadOnly)
         .map_err(|e| Error::io(path, e))?;

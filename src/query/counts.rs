@@ -7,6 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde::Serialize;
+
 use super::Query;
 use crate::error::Result;
 
@@ -61,7 +63,8 @@ impl Query<'_> {
             .into_iter()
             .map(|(hash, events)| NameCount {
                 name: log
-                    .name_of(hash)
+                    .names()
+                    .get(hash)
                     .map_or_else(|| format!("#{hash:016x}"), |n| n.to_string()),
                 events,
             })
@@ -103,5 +106,146 @@ impl Query<'_> {
             }
         })?;
         Ok(seen.len() as u64)
+    }
+}
+
+/// What [`Query::counts`] groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CountBy {
+    /// Event name.
+    Name,
+    /// Hour (UTC).
+    Hour,
+    /// Day (UTC).
+    Day,
+}
+
+impl std::str::FromStr for CountBy {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<CountBy, String> {
+        match s {
+            "name" => Ok(CountBy::Name),
+            "hour" => Ok(CountBy::Hour),
+            "day" => Ok(CountBy::Day),
+            other => Err(format!("{other:?}: must be name, hour or day")),
+        }
+    }
+}
+
+/// The counts of a query's events: totals, and one group per event name or time
+/// bucket. From the index alone. Serializes as the body of `GET
+/// /v1/sources/{id}/counts`; `firstlog counts` prints the same groups.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// The source.
+    pub source_id: u32,
+    /// What the groups are.
+    pub by: CountBy,
+    /// Matching events.
+    pub events: u64,
+    /// Distinct profiles among them.
+    pub profiles: u64,
+    /// The groups: by name most frequent first; by time oldest first.
+    pub groups: Vec<CountGroup>,
+}
+
+/// One group of [`Counts`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CountGroup {
+    /// The event name (groups by name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The bucket's start, ms since the Unix epoch (groups by time; serialized
+    /// as RFC 3339 `start`).
+    #[serde(
+        rename = "start",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "start_rfc3339"
+    )]
+    pub start_ms: Option<i64>,
+    /// Events in the group.
+    pub events: u64,
+    /// Distinct profiles among them.
+    pub profiles: u64,
+}
+
+fn start_rfc3339<S: serde::Serializer>(
+    ms: &Option<i64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&crate::time::format_rfc3339(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Events and distinct profiles of one group, being counted.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    profiles: HashSet<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, profile_hash: u64) {
+        self.events += 1;
+        if profile_hash != 0 {
+            self.profiles.insert(profile_hash);
+        }
+    }
+}
+
+impl Query<'_> {
+    /// Totals and groups by name, hour or day, in one pass over the index.
+    pub fn counts(&self, by: CountBy) -> Result<Counts> {
+        let mut total = Tally::default();
+        let mut groups: HashMap<u64, Tally> = HashMap::new();
+        let key = |e: &crate::index::IndexEntry| match by {
+            CountBy::Name => e.name_hash,
+            CountBy::Hour => e.timestamp_ms.div_euclid(Bucket::Hour.millis()) as u64,
+            CountBy::Day => e.timestamp_ms.div_euclid(Bucket::Day.millis()) as u64,
+        };
+        self.for_each_entry(|e| {
+            total.add(e.profile_hash);
+            groups.entry(key(e)).or_default().add(e.profile_hash);
+        })?;
+        let names = self.log().names();
+        let mut out: Vec<CountGroup> = groups
+            .into_iter()
+            .map(|(k, t)| {
+                let (name, start_ms) = match by {
+                    CountBy::Name => (
+                        Some(
+                            names
+                                .get(k)
+                                .map_or_else(|| format!("#{k:016x}"), |n| n.to_string()),
+                        ),
+                        None,
+                    ),
+                    CountBy::Hour => (None, Some(k as i64 * Bucket::Hour.millis())),
+                    CountBy::Day => (None, Some(k as i64 * Bucket::Day.millis())),
+                };
+                CountGroup {
+                    name,
+                    start_ms,
+                    events: t.events,
+                    profiles: t.profiles.len() as u64,
+                }
+            })
+            .collect();
+        match by {
+            CountBy::Name => {
+                out.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)))
+            }
+            CountBy::Hour | CountBy::Day => out.sort_by_key(|g| g.start_ms),
+        }
+        Ok(Counts {
+            source_id: self.source_id(),
+            by,
+            events: total.events,
+            profiles: total.profiles.len() as u64,
+            groups: out,
+        })
     }
 }

@@ -4,19 +4,21 @@
 //! and decodes only the records it returns. `count()` and the analytics in
 //! [`counts`] decode nothing.
 
-pub mod counts;
+mod counts;
 mod plan;
-pub mod tail;
+mod tail;
 
 use std::ops::ControlFlow;
 
-use crate::catalog::SourceId;
 use crate::error::{Error, Result};
+use crate::event::SourceId;
 use crate::event::{Event, EventRef};
 use crate::index::IndexEntry;
 use crate::log::Log;
 use crate::record::{name_hash, profile_hash};
+pub use counts::{Bucket, BucketCount, CountBy, CountGroup, Counts, NameCount};
 use plan::{Filter, Plan};
+pub use tail::LogReader;
 
 /// A query over one source's events. Build it with [`Store::query`](crate::Store::query).
 ///
@@ -163,20 +165,11 @@ impl<'s> Query<'s> {
     pub(crate) fn log(&self) -> &'s Log {
         self.log
     }
-}
 
-/// True when the record `seq` of `source` carries exactly `message_id` (dedup
-/// confirmation: the window keys on a 32-bit hash).
-pub(crate) fn message_id_is(log: &Log, seq: u64, source: SourceId, message_id: &str) -> bool {
-    let query = Query::new(log, source, true)
-        .after(seq.saturating_sub(1))
-        .limit(1);
-    let mut same = false;
-    let _ = query.for_each(|event| {
-        same = event.seq() == seq && event.message_id() == Some(message_id);
-        ControlFlow::Break(())
-    });
-    same
+    /// The source this query reads.
+    pub fn source_id(&self) -> u32 {
+        self.filter.source
+    }
 }
 
 /// What a query touched: evidence that it cost what the answer costs.

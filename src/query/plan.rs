@@ -5,8 +5,8 @@ use std::sync::Arc;
 use super::QueryStats;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventRef};
-use crate::index::{IndexEntry, Postings, SourceSummary};
-use crate::log::{IndexState, SegmentHandle};
+use crate::index::{IndexEntry, Postings, SourceSummary, walk};
+use crate::log::SegmentHandle;
 use crate::segment::SegmentView;
 
 /// The filter of a query, in index terms.
@@ -24,7 +24,7 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    pub fn new(source: u32) -> Self {
+    pub(super) fn new(source: u32) -> Self {
         Filter {
             source,
             since: None,
@@ -38,7 +38,7 @@ impl Filter {
     }
 
     /// Sequence numbers in range: `(low exclusive, high inclusive)`.
-    fn seq_bounds(&self) -> (u64, u64) {
+    pub(super) fn seq_bounds(&self) -> (u64, u64) {
         let low = if self.descending {
             0
         } else {
@@ -55,7 +55,7 @@ impl Filter {
         self.since.is_none_or(|s| ts >= s) && self.until.is_none_or(|u| ts < u)
     }
 
-    pub fn entry_matches(&self, e: &IndexEntry) -> bool {
+    pub(super) fn entry_matches(&self, e: &IndexEntry) -> bool {
         self.time_matches(e.timestamp_ms)
             && (self.names.is_empty() || self.names.contains(&e.name_hash))
             && self.profile.is_none_or(|p| p == e.profile_hash)
@@ -90,7 +90,7 @@ pub(crate) struct SegmentMatches {
 
 impl SegmentMatches {
     /// Reads, checks and decodes the record of `entry`.
-    pub fn decode(&self, entry: &IndexEntry, source: u32) -> Result<EventRef<'_>> {
+    pub(super) fn decode(&self, entry: &IndexEntry, source: u32) -> Result<EventRef<'_>> {
         let path = self.handle.segment.path();
         let offset = u64::from(entry.offset);
         let record = self
@@ -104,7 +104,7 @@ impl SegmentMatches {
                 "index entry does not match the record it points to",
             ));
         }
-        Event::decode(&record, path, offset)
+        crate::codec::decode_event(&record, path, offset)
     }
 }
 
@@ -120,36 +120,12 @@ pub(crate) struct Plan {
     pub stats: QueryStats,
 }
 
-/// Applies `f` to a source's postings within the seq bounds, in query order, until
-/// it returns false.
-fn walk<P: Postings>(p: &P, filter: &Filter, mut f: impl FnMut(IndexEntry) -> bool) -> u64 {
-    let (low, high) = filter.seq_bounds();
-    let start = p.partition_after(low);
-    let end = p.partition_after(high);
-    let mut examined = 0;
-    if start >= end {
-        return 0;
-    }
-    if filter.descending {
-        for i in (start..end).rev() {
-            examined += 1;
-            if !f(p.get(i)) {
-                break;
-            }
-        }
-    } else {
-        for i in start..end {
-            examined += 1;
-            if !f(p.get(i)) {
-                break;
-            }
-        }
-    }
-    examined
-}
-
 impl Plan {
-    pub fn new(segments: Arc<Vec<Arc<SegmentHandle>>>, filter: Filter, limit: usize) -> Plan {
+    pub(super) fn new(
+        segments: Arc<Vec<Arc<SegmentHandle>>>,
+        filter: Filter,
+        limit: usize,
+    ) -> Plan {
         let (low, high) = filter.seq_bounds();
         let mut next: std::collections::VecDeque<usize> = (0..segments.len())
             .filter(|&i| {
@@ -175,17 +151,13 @@ impl Plan {
     fn with_postings<T>(
         handle: &SegmentHandle,
         source: u32,
-        f: impl FnOnce(SourceSummary, &dyn PostingsAccess) -> T,
+        f: impl FnOnce(SourceSummary, &dyn Postings) -> T,
     ) -> Option<T> {
-        let index = handle.index.read();
-        match &*index {
-            IndexState::Active(active) => active.source(source).map(|(s, p)| f(s, &p)),
-            IndexState::Sealed(sealed) => sealed.source(source).map(|(s, p)| f(s, &p)),
-        }
+        handle.index.read().with_source(source, f)
     }
 
     /// The matches of the next segment that has any.
-    pub fn next_segment(&mut self) -> Result<Option<SegmentMatches>> {
+    pub(super) fn next_segment(&mut self) -> Result<Option<SegmentMatches>> {
         while self.remaining > 0 {
             let Some(i) = self.next.pop_front() else {
                 return Ok(None);
@@ -199,7 +171,7 @@ impl Plan {
                     return Vec::new();
                 }
                 let mut out = Vec::new();
-                examined = postings.walk(filter, &mut |e| {
+                examined = walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
                     if filter.entry_matches(&e) {
                         out.push(e);
                     }
@@ -225,7 +197,7 @@ impl Plan {
     }
 
     /// The next event, owned.
-    pub fn next_owned(&mut self) -> Result<Option<Event>> {
+    pub(super) fn next_owned(&mut self) -> Result<Option<Event>> {
         loop {
             if let Some((segment, pos)) = &mut self.current
                 && let Some(entry) = segment.entries.get(*pos)
@@ -247,7 +219,7 @@ impl Plan {
     }
 
     /// Counts matches from summaries where they settle it, else from entries.
-    pub fn count(mut self) -> Result<u64> {
+    pub(super) fn count(mut self) -> Result<u64> {
         let mut total = 0u64;
         while let Some(i) = self.next.pop_front() {
             let filter = &self.filter;
@@ -259,7 +231,7 @@ impl Plan {
                         summary.count
                     } else {
                         let mut n = 0u64;
-                        postings.walk(filter, &mut |e| {
+                        walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
                             n += u64::from(filter.entry_matches(&e));
                             true
                         });
@@ -272,12 +244,12 @@ impl Plan {
     }
 
     /// Calls `f` with every matching entry (no record read).
-    pub fn for_each_entry(mut self, mut f: impl FnMut(&IndexEntry)) -> Result<()> {
+    pub(super) fn for_each_entry(mut self, mut f: impl FnMut(&IndexEntry)) -> Result<()> {
         while let Some(i) = self.next.pop_front() {
             let filter = &self.filter;
             Self::with_postings(&self.segments[i], filter.source, |summary, postings| {
                 if filter.summary_overlaps(&summary) {
-                    postings.walk(filter, &mut |e| {
+                    walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
                         if filter.entry_matches(&e) {
                             f(&e);
                         }
@@ -287,16 +259,5 @@ impl Plan {
             });
         }
         Ok(())
-    }
-}
-
-/// Object-safe access to postings of either kind.
-trait PostingsAccess {
-    fn walk(&self, filter: &Filter, f: &mut dyn FnMut(IndexEntry) -> bool) -> u64;
-}
-
-impl<P: Postings> PostingsAccess for P {
-    fn walk(&self, filter: &Filter, f: &mut dyn FnMut(IndexEntry) -> bool) -> u64 {
-        walk(self, filter, f)
     }
 }

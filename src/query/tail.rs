@@ -109,7 +109,7 @@ impl LogReader {
                 .view
                 .record_at(offset)
                 .map_err(|p| Error::corrupt(path, offset as u64, p.describe()))?;
-            let event = Event::decode(&record, path, offset as u64)?.to_owned_event();
+            let event = crate::codec::decode_event(&record, path, offset as u64)?.to_owned_event();
             self.next_seq = header.seq + 1;
             return Ok(Some(event));
         }

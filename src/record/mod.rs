@@ -3,9 +3,12 @@
 //!
 //! The header holds everything recovery, indexing and filtering need (sequence
 //! number, source, timestamps, name and profile hashes), so none of them decode the
-//! body. The body codec lives in [`codec`], the only place bincode is named.
+//! body. The body codec lives in [`crate::codec`]; the one thing framing knows
+//! about a body is that it starts with the event name ([`body_name`]).
 
-pub(crate) mod codec;
+// The `pub` items here are the record framing that `firstlog::testing` exposes
+// to the test suite and the fuzz targets; without that feature they are crate-internal.
+#![cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -14,7 +17,7 @@ pub const HEADER_BYTES: usize = 64;
 /// Records start at offsets that are multiples of this.
 pub const ALIGN: usize = 8;
 /// The record marker, bytes `F L R C`.
-pub const RECORD_MAGIC: u32 = u32::from_le_bytes(*b"FLRC");
+pub(crate) const RECORD_MAGIC: u32 = u32::from_le_bytes(*b"FLRC");
 /// The largest body any reader accepts from disk, whatever the options say.
 pub const BODY_BYTES_MAX: usize = 16 << 20;
 
@@ -25,7 +28,7 @@ pub const FLAG_HAS_PROFILE: u16 = 1 << 1;
 /// Flag: the event has a message id.
 pub const FLAG_HAS_MESSAGE_ID: u16 = 1 << 2;
 /// Every flag this version knows; others are corruption.
-pub const FLAGS_KNOWN: u16 = FLAG_END_OF_BATCH | FLAG_HAS_PROFILE | FLAG_HAS_MESSAGE_ID;
+pub(crate) const FLAGS_KNOWN: u16 = FLAG_END_OF_BATCH | FLAG_HAS_PROFILE | FLAG_HAS_MESSAGE_ID;
 
 // Field offsets inside the header (FORMAT.md, "Record header").
 const OFF_MAGIC: usize = 0;
@@ -106,6 +109,7 @@ impl RecordHeader {
     }
 
     /// The 64 header bytes, with a zero CRC.
+    #[cfg(any(test, feature = "testing"))]
     pub fn encode(&self) -> [u8; HEADER_BYTES] {
         let mut out = [0u8; HEADER_BYTES];
         self.write_to(&mut out);
@@ -114,6 +118,7 @@ impl RecordHeader {
 
     /// The 64 header bytes of a record with this `body`, CRC included (`body_len`
     /// is taken from `self`, not from `body`).
+    #[cfg(any(test, feature = "testing"))]
     pub fn encode_with_crc(&self, body: &[u8]) -> [u8; HEADER_BYTES] {
         let mut out = self.encode();
         let crc = record_crc(&out, body);
@@ -167,7 +172,7 @@ pub(crate) fn record_crc(header60: &[u8], body: &[u8]) -> u32 {
 }
 
 /// The CRC32 state after the body.
-pub fn body_crc(body: &[u8]) -> u32 {
+pub(crate) fn body_crc(body: &[u8]) -> u32 {
     crc32fast::hash(body)
 }
 
@@ -222,7 +227,7 @@ pub enum RecordProblem {
 
 impl RecordProblem {
     /// A short description for error messages.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             RecordProblem::Zero => "zero bytes where a record header was expected",
             RecordProblem::Short => "record runs past the end of the data",
@@ -273,6 +278,34 @@ pub fn message_hash(message_id: Option<&str>) -> u32 {
     }
 }
 
+/// The event name a body starts with (FORMAT.md §2.3: a varint length, then the
+/// UTF-8 bytes), without decoding the rest. `None` when the bytes are not a name.
+pub(crate) fn body_name(body: &[u8]) -> Option<&str> {
+    let (len, used) = read_varint(body)?;
+    let len = usize::try_from(len).ok()?;
+    let bytes = body.get(used..used.checked_add(len)?)?;
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Reads a varint (FORMAT.md §2.3): one byte below 251, else a marker byte (251,
+/// 252, 253) and a little-endian u16, u32 or u64. Returns the value and the bytes
+/// used.
+fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let first = *bytes.first()?;
+    let wide = |n: usize| -> Option<(u64, usize)> {
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(bytes.get(1..1 + n)?);
+        Some((u64::from_le_bytes(a), 1 + n))
+    };
+    match first {
+        0..=250 => Some((u64::from(first), 1)),
+        251 => wide(2),
+        252 => wide(4),
+        253 => wide(8),
+        _ => None,
+    }
+}
+
 /// Reads a little-endian `u16` at `at`; the caller guarantees the bounds.
 pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     let mut a = [0u8; 2];
@@ -296,9 +329,9 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 
 #[cfg(test)]
 mod golden {
-    use super::codec::{BodyOut, decode_body, encode_into};
     use super::*;
-    use crate::event::{Map, Value};
+    use crate::codec::{decode_body, encode_into};
+    use crate::event::{BodyOut, Map, Value};
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -385,6 +418,7 @@ mod golden {
         );
         let decoded = decode_body(&out).unwrap();
         assert_eq!(decoded.name, "Page Viewed");
+        assert_eq!(body_name(&out), Some("Page Viewed"));
         assert_eq!(decoded.properties.get("big"), Some(&Value::UInt(u64::MAX)));
         assert!(decode_body(&[out.as_slice(), &[0]].concat()).is_err());
     }

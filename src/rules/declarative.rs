@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Rule, Scope, Verdict};
-use crate::catalog::SourceId;
 use crate::error::{Error, Result};
+use crate::event::SourceId;
 use crate::event::{Draft, Value};
 
 /// One declarative rule.

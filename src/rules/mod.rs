@@ -16,8 +16,8 @@ use std::sync::Arc;
 pub use declarative::parse_rules_toml;
 pub use declarative::{RuleSpec, load_rules_file, parse_rules_json};
 
-use crate::catalog::SourceId;
 use crate::event::Draft;
+use crate::event::SourceId;
 
 /// What a rule decided about an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ impl Scope {
 /// A rule made from a closure.
 ///
 /// ```
-/// use firstlog::rules::{FnRule, Verdict};
+/// use firstlog::{FnRule, Verdict};
 /// let rule = FnRule::new("tag plan", |draft| {
 ///     draft.properties.insert("plan", "free");
 ///     Verdict::Keep
@@ -108,25 +108,32 @@ pub(crate) struct Pipeline {
 }
 
 impl Pipeline {
+    /// A pipeline of these rules, in order.
+    pub(crate) fn of(rules: &[(Scope, Arc<dyn Rule>)]) -> Pipeline {
+        Pipeline {
+            rules: rules.to_vec(),
+        }
+    }
+
     /// This pipeline with one more rule at the end.
-    pub fn with(&self, scope: Scope, rule: Arc<dyn Rule>) -> Pipeline {
+    pub(crate) fn with(&self, scope: Scope, rule: Arc<dyn Rule>) -> Pipeline {
         let mut rules = self.rules.clone();
         rules.push((scope, rule));
         Pipeline { rules }
     }
 
     /// True when any rule applies to `source`.
-    pub fn applies_to(&self, source: SourceId) -> bool {
+    pub(crate) fn applies_to(&self, source: SourceId) -> bool {
         self.rules.iter().any(|(scope, _)| scope.covers(source))
     }
 
     /// The number of rules.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.rules.len()
     }
 
     /// Runs the rules that cover the draft's source, in order.
-    pub fn run(&self, draft: &mut Draft) -> Outcome {
+    pub(crate) fn run(&self, draft: &mut Draft) -> Outcome {
         let source = draft.source();
         for (scope, rule) in &self.rules {
             if !scope.covers(source) {

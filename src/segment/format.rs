@@ -3,19 +3,19 @@
 use crate::record::{u32_at, u64_at};
 
 /// Segment files start with these 8 bytes.
-pub const SEGMENT_MAGIC: [u8; 8] = *b"FLOGSEG\0";
+pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"FLOGSEG\0";
 /// A sealed segment ends with a trailer starting with these 8 bytes.
-pub const SEAL_MAGIC: [u8; 8] = *b"FLOGSEAL";
+pub(crate) const SEAL_MAGIC: [u8; 8] = *b"FLOGSEAL";
 /// The segment format version this build reads and writes.
-pub const SEGMENT_VERSION: u32 = 1;
+pub(crate) const SEGMENT_VERSION: u32 = 1;
 /// Bytes of the segment header; the first record starts here.
-pub const SEGMENT_HEADER_BYTES: usize = 64;
+pub(crate) const SEGMENT_HEADER_BYTES: usize = 64;
 /// Bytes of the seal trailer.
-pub const TRAILER_BYTES: usize = 64;
+pub(crate) const TRAILER_BYTES: usize = 64;
 
 /// The segment header, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SegmentHeader {
+pub(crate) struct SegmentHeader {
     /// The format version.
     pub version: u32,
     /// The sequence number of the first record (also the file name).
@@ -30,7 +30,7 @@ pub struct SegmentHeader {
 
 impl SegmentHeader {
     /// The 64 header bytes.
-    pub fn encode(&self) -> [u8; SEGMENT_HEADER_BYTES] {
+    pub(crate) fn encode(&self) -> [u8; SEGMENT_HEADER_BYTES] {
         let mut b = [0u8; SEGMENT_HEADER_BYTES];
         b[0..8].copy_from_slice(&SEGMENT_MAGIC);
         b[8..12].copy_from_slice(&self.version.to_le_bytes());
@@ -46,7 +46,7 @@ impl SegmentHeader {
 
     /// Decodes and checks a header. Errors say what is wrong; the version is
     /// returned separately so callers can report `UnsupportedVersion`.
-    pub fn decode(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
+    pub(crate) fn decode(b: &[u8]) -> Result<SegmentHeader, HeaderError> {
         let Some(b) = b.get(..SEGMENT_HEADER_BYTES) else {
             return Err(HeaderError::Invalid("file shorter than a segment header"));
         };
@@ -80,7 +80,7 @@ impl SegmentHeader {
 
 /// Why a segment header was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HeaderError {
+pub(crate) enum HeaderError {
     /// All zeros: a file created but never initialised.
     Zero,
     /// An unknown version.
@@ -91,7 +91,7 @@ pub enum HeaderError {
 
 /// The seal trailer, decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Trailer {
+pub(crate) struct Trailer {
     /// First sequence number of the segment.
     pub first_seq: u64,
     /// Last sequence number in the segment (`first_seq - 1` when empty).
@@ -106,7 +106,7 @@ pub struct Trailer {
 
 impl Trailer {
     /// The 64 trailer bytes.
-    pub fn encode(&self) -> [u8; TRAILER_BYTES] {
+    pub(crate) fn encode(&self) -> [u8; TRAILER_BYTES] {
         let mut b = [0u8; TRAILER_BYTES];
         b[0..8].copy_from_slice(&SEAL_MAGIC);
         b[8..16].copy_from_slice(&self.first_seq.to_le_bytes());
@@ -120,7 +120,7 @@ impl Trailer {
     }
 
     /// Decodes a trailer; `None` when the bytes are not a valid trailer.
-    pub fn decode(b: &[u8]) -> Option<Trailer> {
+    pub(crate) fn decode(b: &[u8]) -> Option<Trailer> {
         let b = b.get(..TRAILER_BYTES)?;
         if b[0..8] != SEAL_MAGIC || crc32fast::hash(&b[..60]) != u32_at(b, 60) {
             return None;
@@ -139,17 +139,17 @@ impl Trailer {
 }
 
 /// The file name of the segment whose first record is `first_seq`.
-pub fn segment_file_name(first_seq: u64) -> String {
+pub(crate) fn segment_file_name(first_seq: u64) -> String {
     format!("{first_seq:020}.seg")
 }
 
 /// The file name of the index of the segment whose first record is `first_seq`.
-pub fn index_file_name(first_seq: u64) -> String {
+pub(crate) fn index_file_name(first_seq: u64) -> String {
     format!("{first_seq:020}.idx")
 }
 
 /// The first sequence number named by a segment file name (`None` for other files).
-pub fn parse_segment_file_name(name: &str) -> Option<u64> {
+pub(crate) fn parse_segment_file_name(name: &str) -> Option<u64> {
     let digits = name.strip_suffix(".seg")?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

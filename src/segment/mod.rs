@@ -13,16 +13,14 @@ use parking_lot::RwLock;
 use crate::error::{Error, Result};
 use crate::io::{Map, OpenMode, VFile, Vfs};
 use crate::record::{RecordProblem, RecordView, read_record};
-use format::{
-    HeaderError, SEGMENT_HEADER_BYTES, SEGMENT_VERSION, SegmentHeader, TRAILER_BYTES, Trailer,
-};
-pub(crate) use format::{index_file_name, parse_segment_file_name, segment_file_name};
+use format::{HeaderError, SEGMENT_HEADER_BYTES, SEGMENT_VERSION, SegmentHeader, TRAILER_BYTES};
+pub(crate) use format::{Trailer, index_file_name, parse_segment_file_name, segment_file_name};
 use scan::{Scan, Stop};
 
 /// The smallest capacity a segment header may state (FORMAT.md §2.1).
-pub const CAPACITY_MIN: u64 = 64 << 10;
+pub(crate) const CAPACITY_MIN: u64 = 64 << 10;
 /// The largest capacity a segment header may state.
-pub const CAPACITY_MAX: u64 = 1 << 30;
+pub(crate) const CAPACITY_MAX: u64 = 1 << 30;
 
 /// How opening treats damage in the active segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -52,19 +50,19 @@ pub struct TailRepair {
 
 /// A view of a segment's published bytes: every record inside is complete.
 #[derive(Clone)]
-pub struct SegmentView {
+pub(crate) struct SegmentView {
     map: Arc<Map>,
     end: usize,
 }
 
 impl SegmentView {
     /// The published bytes (header included).
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         self.map.prefix(self.end)
     }
 
     /// The CRC-checked record at `offset` (its zero padding checked too).
-    pub fn record_at(&self, offset: usize) -> Result<RecordView<'_>, RecordProblem> {
+    pub(crate) fn record_at(&self, offset: usize) -> Result<RecordView<'_>, RecordProblem> {
         let bytes = self.bytes();
         let tail = match bytes.get(offset..) {
             Some(tail) if offset >= SEGMENT_HEADER_BYTES => tail,
@@ -81,7 +79,7 @@ impl SegmentView {
 }
 
 /// A segment file, shared by the writer and readers.
-pub struct Segment {
+pub(crate) struct Segment {
     path: PathBuf,
     first_seq: u64,
     capacity: u64,
@@ -94,7 +92,7 @@ pub struct Segment {
 }
 
 /// The result of opening the last segment of a log.
-pub enum Recovered {
+pub(crate) enum Recovered {
     /// The segment is open for appends; `repair` says what was cut, if anything.
     Active(Segment, Option<TailRepair>),
     /// The segment carried a seal trailer (a crash after sealing, before the next
@@ -106,7 +104,7 @@ pub enum Recovered {
 
 impl Segment {
     /// Creates and initialises a new segment file with `capacity` bytes reserved.
-    pub fn create(
+    pub(crate) fn create(
         fs: &dyn Vfs,
         dir: &Path,
         first_seq: u64,
@@ -257,7 +255,7 @@ impl Segment {
 
     /// Opens a sealed segment (every segment but the last). Checks the header and
     /// the seal trailer; records are checked when read, and all of them by verify.
-    pub fn open_sealed(
+    pub(crate) fn open_sealed(
         fs: &dyn Vfs,
         path: &Path,
         first_seq: u64,
@@ -289,7 +287,7 @@ impl Segment {
     ///
     /// With `writable: false` (a read-only open beside a live writer) nothing is
     /// written: the segment ends, for this reader, at its last complete batch.
-    pub fn recover(
+    pub(crate) fn recover(
         fs: &dyn Vfs,
         path: &Path,
         first_seq: u64,
@@ -424,77 +422,72 @@ impl Segment {
     }
 
     /// The file path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The sequence number of the first record.
-    pub fn first_seq(&self) -> u64 {
+    pub(crate) fn first_seq(&self) -> u64 {
         self.first_seq
     }
 
     /// The last published sequence number (`first_seq - 1` when empty).
-    pub fn last_seq(&self) -> u64 {
+    pub(crate) fn last_seq(&self) -> u64 {
         self.last_seq.load(Ordering::Acquire)
     }
 
     /// The number of published records.
-    pub fn record_count(&self) -> u64 {
+    pub(crate) fn record_count(&self) -> u64 {
         self.last_seq().wrapping_sub(self.first_seq).wrapping_add(1)
     }
 
     /// The end of the published records.
-    pub fn published_end(&self) -> usize {
+    pub(crate) fn published_end(&self) -> usize {
         self.published_end.load(Ordering::Acquire)
     }
 
     /// The reserved size of the file.
-    pub fn capacity(&self) -> u64 {
+    pub(crate) fn capacity(&self) -> u64 {
         self.capacity
     }
 
     /// The bytes still free for records (keeping room for the seal trailer).
-    pub fn free_bytes(&self) -> u64 {
+    pub(crate) fn free_bytes(&self) -> u64 {
         self.capacity
             .saturating_sub(TRAILER_BYTES as u64)
             .saturating_sub(self.published_end() as u64)
     }
 
     /// The most bytes of records any segment of `capacity` can hold.
-    pub fn room_for_records(capacity: u64) -> u64 {
+    pub(crate) fn room_for_records(capacity: u64) -> u64 {
         capacity.saturating_sub((SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64)
     }
 
     /// True once sealed.
-    pub fn is_sealed(&self) -> bool {
+    pub(crate) fn is_sealed(&self) -> bool {
         self.sealed.load(Ordering::Acquire)
     }
 
-    /// The underlying file (for syncing).
-    pub fn file(&self) -> &Arc<dyn VFile> {
-        &self.file
-    }
-
     /// Writes record bytes at `offset` (the writer only; not yet visible).
-    pub fn write_at(&self, bytes: &[u8], offset: usize) -> Result<()> {
+    pub(crate) fn write_at(&self, bytes: &[u8], offset: usize) -> Result<()> {
         self.file
             .write_all_at(bytes, offset as u64)
             .map_err(|e| Error::io(&self.path, e))
     }
 
     /// Makes records up to `end` (last sequence `last_seq`) visible to readers.
-    pub fn publish(&self, end: usize, last_seq: u64) {
+    pub(crate) fn publish(&self, end: usize, last_seq: u64) {
         self.published_end.store(end, Ordering::Release);
         self.last_seq.store(last_seq, Ordering::Release);
     }
 
     /// fdatasync of the file.
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         self.file.sync_data().map_err(|e| Error::io(&self.path, e))
     }
 
     /// A view of the published records.
-    pub fn view(&self) -> Result<SegmentView> {
+    pub(crate) fn view(&self) -> Result<SegmentView> {
         let end = self.published_end();
         {
             let guard = self.map.read();
@@ -521,7 +514,7 @@ impl Segment {
 
     /// Writes the seal trailer after the published records, trims the reserved
     /// space and syncs. The segment is never written again.
-    pub fn seal(&self, now_ms: i64) -> Result<Trailer> {
+    pub(crate) fn seal(&self, now_ms: i64) -> Result<Trailer> {
         let end = self.published_end();
         let trailer = Trailer {
             first_seq: self.first_seq,
@@ -547,7 +540,7 @@ impl Segment {
     /// open scans only real data. The file keeps 64 zero bytes after the records,
     /// so its last 64 bytes can never be taken for a seal trailer (records end in
     /// client-chosen bytes).
-    pub fn trim(&self) -> Result<()> {
+    pub(crate) fn trim(&self) -> Result<()> {
         let io = |e| Error::io(&self.path, e);
         let end = self.published_end();
         self.file

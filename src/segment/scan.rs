@@ -5,7 +5,7 @@ use crate::record::{ALIGN, RECORD_MAGIC, RecordProblem, RecordView, read_record,
 
 /// Why a scan stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// The data ended (end of slice, or zeros where the next header would be).
     Clean,
     /// The bytes at `offset` are not a valid record.
@@ -19,7 +19,7 @@ pub enum Stop {
 
 /// What a scan found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// End of the last complete batch: everything before is committed data.
     pub end: usize,
     /// Sequence number of the last committed record (`first_seq - 1` if none).
@@ -36,7 +36,7 @@ pub struct Scan {
 /// record, calling `each(offset, record)` for every valid record in order. Records
 /// after the last batch end are reported to `each` too; callers keep only the first
 /// `Scan::records` of them.
-pub fn scan<'a>(
+pub(crate) fn scan<'a>(
     data: &'a [u8],
     first_seq: u64,
     mut each: impl FnMut(usize, &RecordView<'a>),
@@ -99,14 +99,14 @@ pub fn scan<'a>(
 }
 
 /// The offset just past the last non-zero byte of `data[from..]`, if any.
-pub fn nonzero_end(data: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn nonzero_end(data: &[u8], from: usize) -> Option<usize> {
     let tail = data.get(from..)?;
     tail.iter().rposition(|&b| b != 0).map(|i| from + i + 1)
 }
 
 /// The first offset after `from` (aligned) holding a valid record with a sequence
 /// number of at least `min_seq`: evidence that damage at `from` is not a torn tail.
-pub fn find_valid_record(data: &[u8], from: usize, min_seq: u64) -> Option<usize> {
+pub(crate) fn find_valid_record(data: &[u8], from: usize, min_seq: u64) -> Option<usize> {
     let magic = RECORD_MAGIC;
     let mut pos = (from + ALIGN).next_multiple_of(ALIGN);
     while pos + crate::record::HEADER_BYTES <= data.len() {

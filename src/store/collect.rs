@@ -1,49 +1,25 @@
-//! Collection: write key -> source, validation, naming check, duplicates, rules,
-//! then freeze (encode once into a reused buffer) and append.
+//! Collection: the public collect calls, and the machinery of one call: prepare
+//! every event (see [`prepare`](super::prepare)) into a reused batch, append it,
+//! settle duplicate claims, and count.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 
-use super::{Inner, Store};
-use crate::catalog::{CatalogState, SourceId};
-use crate::dedup::Claim;
+use super::Store;
+use super::prepare::{ClaimNote, CollectCall, Incoming, Prepared};
+use super::receipt::Receipt;
 use crate::error::{Error, Result};
-use crate::event::json::{RawEvent, parse_event, split_batch};
-use crate::event::{Draft, NamingPolicy, NamingWarning, NewEvent, check_event_name};
+use crate::event::NewEvent;
+use crate::intake::{RawEvent, parse_event, split_batch};
 use crate::log::Batch;
-use crate::record::codec::{BodyOut, encode_into};
-use crate::record::{
-    FLAG_HAS_MESSAGE_ID, FLAG_HAS_PROFILE, RecordHeader, message_hash, name_hash, profile_hash,
-};
-use crate::rules::{Outcome, Pipeline};
 use crate::time::now_ms;
 
 /// Encoded events above this size are appended as several atomic units.
 const UNIT_BYTES_MAX: usize = 16 << 20;
-/// The most distinct event names whose naming verdict is cached.
-const NAMING_CACHE_MAX: usize = 100_000;
-
-/// What collecting one event did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Receipt {
-    /// The event's sequence number; `None` when a rule dropped it.
-    pub seq: Option<u64>,
-    /// The source it was collected for.
-    pub source: SourceId,
-    /// True when this was a retry of an event already stored (same source and
-    /// `message_id` within the dedup window): `seq` is the original's.
-    pub duplicate: bool,
-    /// The rule that dropped the event, if one did.
-    pub dropped_by: Option<String>,
-    /// Naming-guideline violations of the stored name (policy `Warn`); `None` for
-    /// a duplicate (its original's receipt carried them).
-    pub naming: Option<Arc<NamingWarning>>,
-}
 
 /// Collection counters since the store was opened.
 #[derive(Default)]
@@ -55,284 +31,35 @@ pub(crate) struct Counters {
     pub dropped: Mutex<HashMap<String, u64>>,
 }
 
-/// Naming verdicts by name hash; a name in here is also known to the log.
-#[derive(Default)]
-pub(crate) struct NamingCache {
-    map: RwLock<rustc_hash::FxHashMap<u64, Option<Arc<NamingWarning>>>>,
+impl Counters {
+    /// Counts the outcomes of a call.
+    fn count_outcomes(&self, outcomes: &[Result<Receipt>]) {
+        let mut accepted = 0u64;
+        let mut duplicates = 0u64;
+        let mut warnings = 0u64;
+        for receipt in outcomes.iter().flatten() {
+            accepted += u64::from(receipt.seq.is_some() && !receipt.duplicate);
+            duplicates += u64::from(receipt.duplicate);
+            warnings += u64::from(receipt.naming.is_some() && !receipt.duplicate);
+        }
+        self.accepted.fetch_add(accepted, Ordering::Relaxed);
+        self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+        self.naming_warnings.fetch_add(warnings, Ordering::Relaxed);
+    }
+
+    /// Counts an event dropped by `rule`.
+    pub(super) fn count_drop(&self, rule: &str) {
+        *self.dropped.lock().entry(rule.to_owned()).or_default() += 1;
+    }
 }
 
 thread_local! {
     static BATCH: RefCell<Batch> = RefCell::new(Batch::new());
 }
 
-/// A message id met in this call: the first copy claims it in the dedup window,
-/// later copies in the same call become duplicates of the first.
-struct ClaimNote {
-    index: usize,
-    source: u32,
-    hash: u32,
-    message_id: String,
-    first: bool,
-}
-
-enum Prepared<'e> {
-    /// Collect it again after this call's other events are settled.
-    Deferred(Incoming<'e>),
-    /// Framed into the batch.
-    Framed {
-        source: SourceId,
-        naming: Option<Arc<NamingWarning>>,
-    },
-    /// Not to be stored; the receipt is final.
-    Done(Receipt),
-}
-
-impl Inner {
-    fn naming_verdict(&self, hash: u64, name: &str) -> Option<Arc<NamingWarning>> {
-        if let Some(v) = self.naming_cache.map.read().get(&hash) {
-            return v.clone();
-        }
-        let verdict = check_event_name(name).map(Arc::new);
-        self.log.note_name(hash, name);
-        let mut map = self.naming_cache.map.write();
-        if map.len() < NAMING_CACHE_MAX {
-            map.insert(hash, verdict.clone());
-        }
-        verdict
-    }
-
-    /// Validates, dedups, runs rules and frames one event.
-    #[allow(clippy::too_many_arguments)]
-    fn prepare<'e>(
-        &self,
-        event: Incoming<'e>,
-        index: usize,
-        catalog: &CatalogState,
-        pipeline: &Pipeline,
-        received: i64,
-        owner: u64,
-        batch: &mut Batch,
-        claims: &mut Vec<ClaimNote>,
-    ) -> Result<Prepared<'e>> {
-        let limits = &self.options.limits;
-        event.validate(limits)?;
-        let source = catalog
-            .by_key(event.write_key())
-            .ok_or(Error::UnknownWriteKey)?;
-        if !source.is_enabled() {
-            return Err(Error::SourceDisabled { id: source.id().0 });
-        }
-        let source_id = source.id();
-        let policy = catalog.naming_for(source);
-        let naming_of = |hash: u64, name: &str| -> Result<Option<Arc<NamingWarning>>> {
-            let warning = self.naming_verdict(hash, name);
-            match (policy, warning) {
-                (NamingPolicy::Off, _) | (_, None) => Ok(None),
-                (NamingPolicy::Warn, w) => Ok(w),
-                (NamingPolicy::Enforce, Some(w)) => Err(Error::NamingViolation {
-                    name: name.to_owned(),
-                    violations: w.describe(),
-                }),
-            }
-        };
-        let receipt = |seq, duplicate, dropped_by, naming| Receipt {
-            seq,
-            source: source_id,
-            duplicate,
-            dropped_by,
-            naming,
-        };
-
-        let msg_hash = message_hash(event.message_id());
-        let holds_claims = claims.iter().any(|c| c.first);
-        let claim = event.message_id().map(|message_id| {
-            let same =
-                |seq: u64| crate::query::message_id_is(&self.log, seq, source_id, message_id);
-            self.dedup.claim(
-                source_id.0,
-                msg_hash,
-                message_id,
-                owner,
-                holds_claims,
-                received,
-                &same,
-            )
-        });
-        let note = |first| ClaimNote {
-            index,
-            source: source_id.0,
-            hash: msg_hash,
-            message_id: event.message_id().unwrap_or_default().to_owned(),
-            first,
-        };
-        match claim {
-            None => {}
-            Some(Claim::New) => claims.push(note(true)),
-            Some(Claim::Stored(seq)) => {
-                // The original was already judged (after its rules): a retry
-                // neither re-checks the raw name nor repeats the warning.
-                return Ok(Prepared::Done(receipt(Some(seq), true, None, None)));
-            }
-            Some(Claim::SameBatch) => {
-                // Settled after the append: the receipt of the first copy.
-                claims.push(note(false));
-                return Ok(Prepared::Done(receipt(None, true, None, None)));
-            }
-            // Another call is collecting this id and this call may not wait (it
-            // holds claims): collect the event again once this call's own events
-            // are settled.
-            Some(Claim::InFlight) if holds_claims => return Ok(Prepared::Deferred(event)),
-            Some(Claim::InFlight) => {
-                return Err(Error::InFlight {
-                    message_id: event.message_id().unwrap_or_default().to_owned(),
-                });
-            }
-        }
-
-        let frame = Frame {
-            source: source_id.0,
-            received_ms: received,
-            message_hash: msg_hash,
-            max_body: limits.event_bytes_max,
-        };
-        if pipeline.applies_to(source_id) {
-            let mut draft = Draft::new(event.into_new_event(), source_id, received);
-            match pipeline.run(&mut draft) {
-                Outcome::Keep => {}
-                Outcome::Dropped { rule } => {
-                    *self
-                        .counters
-                        .dropped
-                        .lock()
-                        .entry(rule.clone())
-                        .or_default() += 1;
-                    return Ok(Prepared::Done(receipt(None, false, Some(rule), None)));
-                }
-                Outcome::Rejected { rule, reason } => return Err(Error::Rejected { rule, reason }),
-                Outcome::Panicked { rule, message } => {
-                    return Err(Error::RulePanicked { rule, message });
-                }
-            }
-            draft.validate(limits)?;
-            let hash = name_hash(&draft.name);
-            let naming = naming_of(hash, &draft.name)?;
-            frame.push(batch, &draft.body(), draft.timestamp_ms, hash)?;
-            return Ok(Prepared::Framed {
-                source: source_id,
-                naming,
-            });
-        }
-        // No rule applies: encode straight from what was given, without copying.
-        // The name's hash serves the naming verdict and the record header alike.
-        let hash = name_hash(event.name());
-        let naming = naming_of(hash, event.name())?;
-        match &event {
-            Incoming::Typed(e) => {
-                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received), hash)?
-            }
-            Incoming::Json(e) => {
-                frame.push(batch, &e.body(), e.timestamp_ms.unwrap_or(received), hash)?
-            }
-        }
-        Ok(Prepared::Framed {
-            source: source_id,
-            naming,
-        })
-    }
-}
-
-/// An event on its way in: typed (owned, or borrowed from the caller) or parsed
-/// from a JSON payload (borrowing from the request).
-pub(crate) enum Incoming<'e> {
-    Typed(Cow<'e, NewEvent>),
-    Json(RawEvent<'e>),
-}
-
-impl Incoming<'_> {
-    /// Checks limits (JSON payloads were checked when parsed).
-    fn validate(&self, limits: &crate::event::Limits) -> Result<()> {
-        match self {
-            Incoming::Typed(e) => e.validate(limits),
-            Incoming::Json(_) => Ok(()),
-        }
-    }
-
-    fn name(&self) -> &str {
-        match self {
-            Incoming::Typed(e) => &e.name,
-            Incoming::Json(e) => &e.name,
-        }
-    }
-
-    fn write_key(&self) -> &str {
-        match self {
-            Incoming::Typed(e) => &e.write_key,
-            Incoming::Json(e) => &e.write_key,
-        }
-    }
-
-    fn message_id(&self) -> Option<&str> {
-        match self {
-            Incoming::Typed(e) => e.message_id.as_deref(),
-            Incoming::Json(e) => e.message_id.as_deref(),
-        }
-    }
-
-    fn into_new_event(self) -> NewEvent {
-        match self {
-            Incoming::Typed(e) => e.into_owned(),
-            Incoming::Json(e) => e.into_new_event(),
-        }
-    }
-}
-
 /// The outcomes of one collect call, and the events (with their positions) to
 /// collect again because another call held their message id.
 type Round<'e> = (Vec<Result<Receipt>>, Vec<(usize, Incoming<'e>)>);
-
-/// What framing a record needs besides its body.
-struct Frame {
-    source: u32,
-    received_ms: i64,
-    message_hash: u32,
-    max_body: usize,
-}
-
-impl Frame {
-    /// Frames one record: header fields from the body (`name_hash` is its name's,
-    /// computed once by the caller), the body encoded once.
-    fn push<S: serde::Serialize + AsRef<str>>(
-        &self,
-        batch: &mut Batch,
-        body: &BodyOut<'_, S>,
-        ts: i64,
-        name_hash: u64,
-    ) -> Result<()> {
-        let mut flags = 0;
-        if body.profile_id.is_some() {
-            flags |= FLAG_HAS_PROFILE;
-        }
-        if body.message_id.is_some() {
-            flags |= FLAG_HAS_MESSAGE_ID;
-        }
-        let header = RecordHeader {
-            body_len: 0,
-            seq: 0,
-            source: self.source,
-            flags,
-            timestamp_ms: ts,
-            received_ms: self.received_ms,
-            name_hash,
-            profile_hash: profile_hash(body.profile_id),
-            message_hash: self.message_hash,
-        };
-        batch.push(header, self.max_body, |buf| {
-            encode_into(body, buf)
-                .map(|_| ())
-                .map_err(|e| Error::invalid("event", format!("cannot encode: {}", e.0)))
-        })
-    }
-}
 
 impl Store {
     /// Collects one typed event.
@@ -423,7 +150,8 @@ impl Store {
         Ok(out)
     }
 
-    fn quarantine(&self, payload: &[u8], error: &Error) {
+    /// Keeps a refused payload, with the reason, in the quarantine.
+    pub(crate) fn quarantine(&self, payload: &[u8], error: &Error) {
         let inner = &self.inner;
         inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
         let cut = inner.options.limits.event_bytes_max;
@@ -486,85 +214,88 @@ impl Store {
         if inner.options.read_only {
             return Err(Error::ReadOnly);
         }
-        let catalog = inner.catalog.state();
-        let pipeline = inner.pipeline.read().clone();
-        let received = now_ms();
-        let owner = inner.owner();
+        let mut call = CollectCall {
+            inner,
+            catalog: inner.catalog.state(),
+            pipeline: inner.pipeline.read().clone(),
+            received: now_ms(),
+            owner: inner.owner(),
+            claims: Vec::new(),
+        };
         let mut outcomes: Vec<Result<Receipt>> = Vec::with_capacity(n);
-        // Outcome positions of the events framed into `batch`, in batch order.
-        let mut framed: Vec<usize> = Vec::with_capacity(n);
-        let mut claims: Vec<ClaimNote> = Vec::new();
         let mut deferred: Vec<(usize, Incoming<'e>)> = Vec::new();
+        let result = self.frame_and_append(&mut call, events, batch, &mut outcomes, &mut deferred);
+        self.resolve_claims(&call, &result, &outcomes);
+        result?;
+        self.settle_same_batch_duplicates(&mut outcomes, &call.claims);
+        inner.counters.count_outcomes(&outcomes);
+        Ok((outcomes, deferred))
+    }
+
+    /// Prepares every event into `batch`, appending a unit whenever the batch
+    /// reaches `UNIT_BYTES_MAX` and at the end. One outcome per event.
+    fn frame_and_append<'e>(
+        &self,
+        call: &mut CollectCall<'_>,
+        events: impl Iterator<Item = Incoming<'e>>,
+        batch: &mut Batch,
+        outcomes: &mut Vec<Result<Receipt>>,
+        deferred: &mut Vec<(usize, Incoming<'e>)>,
+    ) -> Result<()> {
+        // Outcome positions of the events framed into `batch`, in batch order.
+        let mut framed: Vec<usize> = Vec::with_capacity(outcomes.capacity());
         let mut first_unwritten = 0;
         batch.clear();
-        let mut result = Ok(());
         for event in events {
             let index = outcomes.len();
-            match inner.prepare(
-                event,
-                index,
-                &catalog,
-                &pipeline,
-                received,
-                owner,
-                batch,
-                &mut claims,
-            ) {
+            let outcome = match call.prepare(event, index, batch) {
                 Ok(Prepared::Framed { source, naming }) => {
                     framed.push(index);
-                    outcomes.push(Ok(Receipt {
+                    Ok(Receipt {
                         seq: None,
                         source,
                         duplicate: false,
                         dropped_by: None,
                         naming,
-                    }));
+                    })
                 }
-                Ok(Prepared::Done(receipt)) => outcomes.push(Ok(receipt)),
+                Ok(Prepared::Done(receipt)) => Ok(receipt),
                 Ok(Prepared::Deferred(event)) => {
                     deferred.push((index, event));
-                    outcomes.push(Err(Error::Closed));
+                    // A placeholder: replaced when the event is collected again.
+                    Err(Error::Closed)
                 }
-                Err(e) => outcomes.push(Err(e)),
-            }
+                Err(e) => Err(e),
+            };
+            outcomes.push(outcome);
             if batch.bytes() >= UNIT_BYTES_MAX {
-                result = self.append_unit(batch, &framed[first_unwritten..], &mut outcomes);
+                self.append_unit(batch, &framed[first_unwritten..], outcomes)?;
                 first_unwritten = framed.len();
-                if result.is_err() {
-                    break;
-                }
             }
         }
-        if result.is_ok() {
-            result = self.append_unit(batch, &framed[first_unwritten..], &mut outcomes);
-        }
-        // Settle dedup claims whatever happened, so no waiter hangs.
-        for claim in claims.iter().filter(|c| c.first) {
-            let stored = match (&result, outcomes.get(claim.index)) {
-                (Ok(()), Some(Ok(r))) => r.seq.map(|s| (s, received)),
+        self.append_unit(batch, &framed[first_unwritten..], outcomes)
+    }
+
+    /// Settles the call's dedup claims whatever happened, so no waiter hangs.
+    fn resolve_claims(
+        &self,
+        call: &CollectCall<'_>,
+        result: &Result<()>,
+        outcomes: &[Result<Receipt>],
+    ) {
+        for claim in call.claims.iter().filter(|c| c.first) {
+            let stored = match (result, outcomes.get(claim.index)) {
+                (Ok(()), Some(Ok(r))) => r.seq.map(|s| (s, call.received)),
                 _ => None,
             };
-            inner
-                .dedup
-                .resolve(claim.source, claim.hash, &claim.message_id, owner, stored);
+            self.inner.dedup.resolve(
+                claim.source,
+                claim.hash,
+                &claim.message_id,
+                call.owner,
+                stored,
+            );
         }
-        result?;
-        self.settle_same_batch_duplicates(&mut outcomes, &claims);
-        let mut accepted = 0u64;
-        let mut duplicates = 0u64;
-        let mut warnings = 0u64;
-        for receipt in outcomes.iter().flatten() {
-            accepted += u64::from(receipt.seq.is_some() && !receipt.duplicate);
-            duplicates += u64::from(receipt.duplicate);
-            warnings += u64::from(receipt.naming.is_some() && !receipt.duplicate);
-        }
-        let counters = &inner.counters;
-        counters.accepted.fetch_add(accepted, Ordering::Relaxed);
-        counters.duplicates.fetch_add(duplicates, Ordering::Relaxed);
-        counters
-            .naming_warnings
-            .fetch_add(warnings, Ordering::Relaxed);
-        Ok((outcomes, deferred))
     }
 
     /// Appends the framed events and fills in their sequence numbers.

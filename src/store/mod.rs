@@ -3,6 +3,8 @@
 
 mod collect;
 mod options;
+mod prepare;
+mod receipt;
 mod stats;
 mod verify;
 
@@ -13,20 +15,22 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
-pub use collect::Receipt;
 pub use options::Options;
+pub use receipt::Receipt;
 pub use stats::{SourceStats, Stats};
 pub use verify::{Problem, VerifyReport};
 
-use crate::catalog::{Catalog, Source, SourceId};
+use crate::catalog::{Catalog, Source};
 use crate::dedup::DedupWindow;
 use crate::error::{Error, Result};
-use crate::event::NamingPolicy;
+use crate::event::SourceId;
+use crate::event::{Limits, NamingPolicy};
+use crate::index::NameDictionary;
 use crate::io::{LockGuard, RealFs, Vfs};
-use crate::log::{IndexState, Log, LogConfig, OpenReport};
+use crate::log::{Log, LogConfig, OpenReport};
 use crate::quarantine::{Quarantine, Rejection};
+use crate::query::LogReader;
 use crate::query::Query;
-use crate::query::tail::LogReader;
 use crate::rules::{Pipeline, Rule, Scope};
 use crate::time::now_ms;
 
@@ -59,7 +63,7 @@ struct Inner {
     dedup: DedupWindow,
     quarantine: Quarantine,
     counters: collect::Counters,
-    naming_cache: collect::NamingCache,
+    naming_cache: prepare::NamingCache,
     next_owner: AtomicU64,
     open_report: OpenReport,
     close_lock: Mutex<()>,
@@ -85,34 +89,23 @@ impl Store {
         let dir = path.as_ref().to_path_buf();
         let fs: Arc<dyn Vfs> = options.fs.clone().unwrap_or_else(|| Arc::new(RealFs));
         let writable = !options.read_only;
-        let lock = if writable {
-            fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-            let guard = fs
-                .try_lock(&dir)
-                .map_err(|e| Error::io(&dir, e))?
-                .ok_or_else(|| Error::Locked { path: dir.clone() })?;
-            Some(guard)
-        } else {
-            None
-        };
+        let lock = lock_dir(&*fs, &dir, writable)?;
         let catalog = Catalog::open(fs.clone(), &dir, options.naming, writable)?;
-        let store_id = catalog.state().data.store_id;
         let config = LogConfig {
             segment_bytes: options.segment_bytes,
             durability: options.durability,
             recovery: options.recovery,
             writable,
         };
-        let (log, open_report) = Log::open(fs.clone(), &dir, store_id, config)?;
+        let names = Arc::new(NameDictionary::default());
+        let store_id = catalog.state().data.store_id;
+        let (log, open_report) = Log::open(fs.clone(), &dir, store_id, config, names)?;
         let dedup = DedupWindow::new(
             i64::try_from(options.dedup_window.as_millis()).unwrap_or(i64::MAX),
             options.dedup_capacity,
         );
         rebuild_dedup(&log, &dedup);
-        let mut pipeline = Pipeline::default();
-        for (scope, rule) in &options.rules {
-            pipeline = pipeline.with(scope.clone(), rule.clone());
-        }
+        let pipeline = Pipeline::of(&options.rules);
         let quarantine_bytes = if writable {
             options.quarantine_bytes
         } else {
@@ -128,7 +121,7 @@ impl Store {
                 dedup,
                 quarantine,
                 counters: collect::Counters::default(),
-                naming_cache: collect::NamingCache::default(),
+                naming_cache: prepare::NamingCache::default(),
                 next_owner: AtomicU64::new(1),
                 open_report,
                 close_lock: Mutex::new(()),
@@ -138,24 +131,28 @@ impl Store {
         })
     }
 
+    /// True when `path` holds a firstlog store (its catalog exists).
+    pub fn exists(path: impl AsRef<Path>) -> bool {
+        path.as_ref().join(crate::catalog::CATALOG_FILE).is_file()
+    }
+
     /// Opens an existing store for reading only, beside a live writer (another
     /// process holding the store, e.g. `firstlog serve`). It takes no lock and
     /// writes nothing: it sees the events committed when it was opened (reopen to
     /// see later ones), rebuilds damaged index files in memory only, and refuses
     /// every change with [`Error::ReadOnly`].
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
-        Self::open_with(
-            path,
-            Options {
-                read_only: true,
-                ..Options::default()
-            },
-        )
+        Self::open_with(path, Options::default().read_only())
     }
 
     /// True for a store opened with [`Store::open_read_only`].
     pub fn is_read_only(&self) -> bool {
         self.inner.options.read_only
+    }
+
+    /// The limits collection enforces.
+    pub fn limits(&self) -> Limits {
+        self.inner.options.limits
     }
 
     /// The store directory.
@@ -279,24 +276,29 @@ impl Store {
     }
 }
 
+/// Creates the store directory and takes its writer lock ([`Error::Locked`] when
+/// another writer holds it); a read-only open takes none.
+fn lock_dir(fs: &dyn Vfs, dir: &Path, writable: bool) -> Result<Option<LockGuard>> {
+    if !writable {
+        return Ok(None);
+    }
+    fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let guard = fs
+        .try_lock(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .ok_or_else(|| Error::Locked {
+            path: dir.to_path_buf(),
+        })?;
+    Ok(Some(guard))
+}
+
 /// Loads the message ids of the dedup window from the log's indexes.
 fn rebuild_dedup(log: &Log, dedup: &DedupWindow) {
     let now = now_ms();
-    let snapshot = log.snapshot();
-    for handle in snapshot.segments.iter() {
-        let index = handle.index.read();
-        match &*index {
-            IndexState::Active(active) => {
-                for d in active.dedup() {
-                    dedup.remember(d.source, d.message_hash, d.seq, d.received_ms, now);
-                }
-            }
-            IndexState::Sealed(sealed) => {
-                for d in sealed.dedup() {
-                    dedup.remember(d.source, d.message_hash, d.seq, d.received_ms, now);
-                }
-            }
-        }
+    for handle in log.snapshot().segments.iter() {
+        handle.index.read().for_each_dedup(|d| {
+            dedup.remember(d.source, d.message_hash, d.seq, d.received_ms, now);
+        });
     }
 }
 

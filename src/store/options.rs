@@ -1,4 +1,4 @@
-//! Store options.
+//! Store options: a builder with private fields, checked when the store opens.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,9 +8,10 @@ use crate::event::{Limits, NamingPolicy};
 use crate::io::Vfs;
 use crate::log::Durability;
 use crate::rules::{Rule, Scope};
-use crate::segment::RecoveryMode;
+use crate::segment::{CAPACITY_MAX, CAPACITY_MIN, RecoveryMode};
 
-/// How a store is opened.
+/// How a store is opened. Start from `Options::default()` and change what you
+/// need; every setting is checked by [`Store::open_with`](crate::Store::open_with).
 ///
 /// ```
 /// use std::time::Duration;
@@ -18,35 +19,21 @@ use crate::segment::RecoveryMode;
 /// let options = Options::default()
 ///     .segment_bytes(16 << 20)
 ///     .durability(Durability::Interval(Duration::from_millis(200)));
-/// # let _ = options;
+/// assert_eq!(options.get_segment_bytes(), 16 << 20);
 /// ```
 #[derive(Clone)]
 pub struct Options {
-    /// Size of a segment file; the active segment rolls when full. Default 64 MiB,
-    /// at least 64 KiB and large enough for the largest event, at most 1 GiB.
-    pub segment_bytes: u64,
-    /// When appends reach stable storage. Default `Interval(1 s)`.
-    pub durability: Durability,
-    /// How opening treats damage in the active segment.
-    pub recovery: RecoveryMode,
-    /// Limits on collected events.
-    pub limits: Limits,
-    /// The naming policy of a new store (an existing store keeps its own).
-    pub naming: NamingPolicy,
-    /// How long a `message_id` is remembered for duplicate detection. Default 24 h.
-    pub dedup_window: Duration,
-    /// The most message ids remembered (older ones are forgotten first). Default 1,000,000.
-    pub dedup_capacity: usize,
-    /// Bytes kept of refused JSON payloads (two files of half this); 0 keeps none.
-    /// Default 16 MiB.
-    pub quarantine_bytes: u64,
-    /// Rules, in order.
-    pub rules: Vec<(Scope, Arc<dyn Rule>)>,
-    /// The file system (tests inject faults here); `None` is the real one.
-    pub fs: Option<Arc<dyn Vfs>>,
-    /// Open without the writer lock and without writing anything: see
-    /// [`Store::open_read_only`](crate::Store::open_read_only).
-    pub read_only: bool,
+    pub(crate) segment_bytes: u64,
+    pub(crate) durability: Durability,
+    pub(crate) recovery: RecoveryMode,
+    pub(crate) limits: Limits,
+    pub(crate) naming: NamingPolicy,
+    pub(crate) dedup_window: Duration,
+    pub(crate) dedup_capacity: usize,
+    pub(crate) quarantine_bytes: u64,
+    pub(crate) rules: Vec<(Scope, Arc<dyn Rule>)>,
+    pub(crate) fs: Option<Arc<dyn Vfs>>,
+    pub(crate) read_only: bool,
 }
 
 impl Default for Options {
@@ -67,51 +54,112 @@ impl Default for Options {
     }
 }
 
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("segment_bytes", &self.segment_bytes)
+            .field("durability", &self.durability)
+            .field("recovery", &self.recovery)
+            .field("limits", &self.limits)
+            .field("naming", &self.naming)
+            .field("dedup_window", &self.dedup_window)
+            .field("dedup_capacity", &self.dedup_capacity)
+            .field("quarantine_bytes", &self.quarantine_bytes)
+            .field("rules", &self.rules.len())
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Options {
     /// The smallest segment size accepted.
-    pub const SEGMENT_BYTES_MIN: u64 = crate::segment::CAPACITY_MIN;
+    pub const SEGMENT_BYTES_MIN: u64 = CAPACITY_MIN;
     /// The largest segment size accepted.
-    pub const SEGMENT_BYTES_MAX: u64 = crate::segment::CAPACITY_MAX;
+    pub const SEGMENT_BYTES_MAX: u64 = CAPACITY_MAX;
 
-    /// Sets the segment size.
+    /// Size of a segment file; the active segment rolls when full. Default 64 MiB,
+    /// at least 64 KiB and large enough for the largest event, at most 1 GiB.
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = bytes;
         self
     }
 
-    /// Sets the durability mode.
+    /// When appends reach stable storage. Default `Interval(1 s)`.
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
     }
 
-    /// Sets the recovery mode.
+    /// How opening treats damage in the active segment. Default
+    /// [`RecoveryMode::TolerateTornTail`].
     pub fn recovery(mut self, recovery: RecoveryMode) -> Self {
         self.recovery = recovery;
         self
     }
 
-    /// Sets the limits.
+    /// Limits on collected events. Default [`Limits::default`] (Segment's).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
     }
 
-    /// Sets the naming policy of a new store.
+    /// The naming policy of a new store (an existing store keeps its own).
     pub fn naming(mut self, policy: NamingPolicy) -> Self {
         self.naming = policy;
         self
     }
 
-    /// Adds a rule.
+    /// How long a `message_id` is remembered for duplicate detection. Default 24 h.
+    pub fn dedup_window(mut self, window: Duration) -> Self {
+        self.dedup_window = window;
+        self
+    }
+
+    /// The most message ids remembered (older ones are forgotten first). Default
+    /// 1,000,000.
+    pub fn dedup_capacity(mut self, capacity: usize) -> Self {
+        self.dedup_capacity = capacity;
+        self
+    }
+
+    /// Bytes kept of refused JSON payloads (two files of half this); 0 keeps none.
+    /// Default 16 MiB.
+    pub fn quarantine_bytes(mut self, bytes: u64) -> Self {
+        self.quarantine_bytes = bytes;
+        self
+    }
+
+    /// Adds a rule at the end of the pipeline.
     pub fn rule(mut self, scope: Scope, rule: Arc<dyn Rule>) -> Self {
         self.rules.push((scope, rule));
         self
     }
 
-    /// Uses another file system (tests).
+    /// Uses another file system: the in-memory or fault-injecting ones of
+    /// [`testing`](crate::testing).
+    #[cfg(feature = "testing")]
     pub fn fs(mut self, fs: Arc<dyn Vfs>) -> Self {
         self.fs = Some(fs);
+        self
+    }
+
+    /// The segment size.
+    pub fn get_segment_bytes(&self) -> u64 {
+        self.segment_bytes
+    }
+
+    /// The durability mode.
+    pub fn get_durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// The limits on collected events.
+    pub fn get_limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub(crate) fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
     }
 

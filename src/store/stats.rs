@@ -3,15 +3,19 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use super::Store;
-use crate::catalog::SourceId;
-use crate::index::SourceSummary;
-use crate::log::IndexState;
+use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
 
-/// One source's share of the store.
-#[derive(Clone, Debug, PartialEq, Eq)]
+use super::Store;
+use crate::event::SourceId;
+use crate::index::SourceSummary;
+
+/// One source's share of the store. Serializes (e.g. with serde_json) as the
+/// objects of `"sources"` in `GET /v1/stats`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SourceStats {
     /// The source.
+    #[serde(rename = "id")]
     pub source: SourceId,
     /// Its name.
     pub name: String,
@@ -24,13 +28,16 @@ pub struct SourceStats {
     /// Its highest sequence number.
     pub last_seq: Option<u64>,
     /// Its earliest event timestamp (ms since the Unix epoch).
+    #[serde(rename = "first_timestamp", serialize_with = "rfc3339")]
     pub first_timestamp_ms: Option<i64>,
     /// Its latest event timestamp.
+    #[serde(rename = "last_timestamp", serialize_with = "rfc3339")]
     pub last_timestamp_ms: Option<i64>,
 }
 
-/// A picture of the store.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A picture of the store. Serializes as the body of `GET /v1/stats` (and
+/// `firstlog stats --format ndjson`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Segment files.
     pub segments: usize,
@@ -55,9 +62,35 @@ pub struct Stats {
     /// Events stored with naming-guideline warnings since opened.
     pub naming_warnings: u64,
     /// Events dropped by rules since opened, per rule name.
+    #[serde(serialize_with = "dropped")]
     pub dropped: Vec<(String, u64)>,
     /// Message ids remembered for duplicate detection.
     pub dedup_entries: usize,
+}
+
+/// A time as RFC 3339 text (or null).
+fn rfc3339<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&crate::time::format_rfc3339(*ms)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Drop counts as `[{"rule", "events"}]`.
+fn dropped<S: Serializer>(counts: &[(String, u64)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Dropped<'a> {
+        rule: &'a str,
+        events: u64,
+    }
+    let mut seq = s.serialize_seq(Some(counts.len()))?;
+    for (rule, events) in counts {
+        seq.serialize_element(&Dropped {
+            rule,
+            events: *events,
+        })?;
+    }
+    seq.end()
 }
 
 impl Store {
@@ -80,10 +113,12 @@ impl Store {
             bytes += handle.segment.published_end() as u64;
             events += handle.segment.record_count();
             sealed += usize::from(handle.segment.is_sealed());
-            match &*handle.index.read() {
-                IndexState::Active(a) => a.summaries().for_each(&mut merge),
-                IndexState::Sealed(s) => s.summaries().for_each(&mut merge),
-            }
+            handle
+                .index
+                .read()
+                .summaries()
+                .into_iter()
+                .for_each(&mut merge);
         }
         let catalog = inner.catalog.state();
         let sources = catalog

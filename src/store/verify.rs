@@ -1,15 +1,13 @@
 //! Verification of every byte firstlog can check.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::Store;
 use crate::catalog::CATALOG_FILE;
+use crate::codec::decode_body;
 use crate::error::Result;
 use crate::index::{SegmentFacts, encode_index_file};
 use crate::io::OpenMode;
-use crate::log::IndexState;
-use crate::record::codec::decode_body;
 use crate::segment::index_file_name;
 use crate::segment::scan::{Stop, scan};
 
@@ -66,7 +64,6 @@ impl Store {
         let log = &self.inner.log;
         let snapshot = log.snapshot();
         let mut report = VerifyReport::default();
-        let names: HashMap<u64, std::sync::Arc<str>> = log.names().into_iter().collect();
         for handle in snapshot.segments.iter() {
             let segment = &handle.segment;
             let path = segment.path().to_path_buf();
@@ -101,7 +98,7 @@ impl Store {
                     "records end before the published end".to_owned(),
                 ));
             }
-            if !matches!(&*handle.index.read(), IndexState::Sealed(_)) {
+            if !handle.index.read().is_sealed() {
                 continue;
             }
             report.index_files += 1;
@@ -111,7 +108,7 @@ impl Store {
                 record_count: segment.record_count(),
                 data_end: segment.published_end() as u64,
             };
-            let expected = encode_index_file(&rebuilt, facts, |h| names.get(&h).cloned());
+            let expected = encode_index_file(&rebuilt, facts, log.names());
             let index_path = log.dir().join(index_file_name(segment.first_seq()));
             let actual = log
                 .fs()

@@ -73,7 +73,7 @@ pub fn write_options(args: &WriteArgs) -> Result<Options, Failure> {
     };
     let mut options = Options::default().durability(durability);
     if let Some(path) = &args.rules {
-        let rules = firstlog::rules::load_rules_file(path)
+        let rules = firstlog::load_rules_file(path)
             .map_err(|e| Failure(format!("rules file {}: {e}", path.display())))?;
         for (scope, rule) in rules {
             options = options.rule(scope, rule);
@@ -109,7 +109,7 @@ pub fn open_reader(dir: &Path) -> Result<Store, Failure> {
 }
 
 fn require_store(dir: &Path) -> Result<(), Failure> {
-    if dir.join(firstlog::catalog::CATALOG_FILE).exists() {
+    if Store::exists(dir) {
         return Ok(());
     }
     Err(Failure(format!(
@@ -130,31 +130,9 @@ pub fn source_id(store: &Store, id: u32) -> Result<SourceId, Failure> {
     }
 }
 
-/// Parses a time argument: RFC 3339 (`2024-05-01T12:00:00Z`), a date
-/// (`2024-05-01`, midnight UTC), or integer epoch milliseconds.
-pub fn parse_time(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let digits = t.strip_prefix('-').unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return t
-            .parse::<i64>()
-            .map_err(|e| format!("{text:?}: not epoch milliseconds: {e}"));
-    }
-    let full;
-    let t = if t.len() == 10 {
-        full = format!("{t}T00:00:00Z");
-        &full
-    } else {
-        t
-    };
-    firstlog::time::parse_rfc3339(t).map_err(|why| {
-        format!("{text:?}: {why} (use RFC 3339 like 2024-05-01T12:00:00Z, a date, or epoch ms)")
-    })
-}
-
 /// Parses an optional time argument named `flag`.
 pub fn parse_time_arg(flag: &str, text: Option<&str>) -> Result<Option<i64>, Failure> {
-    text.map(|t| parse_time(t).map_err(|e| Failure(format!("--{flag} {e}"))))
+    text.map(|t| firstlog::parse_time(t).map_err(|e| Failure(format!("--{flag} {e}"))))
         .transpose()
 }
 
@@ -188,16 +166,6 @@ pub fn with_stdout(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(parse_time("0"), Ok(0));
-        assert_eq!(parse_time("1714566600123"), Ok(1_714_566_600_123));
-        assert_eq!(parse_time("1970-01-02"), Ok(86_400_000));
-        assert_eq!(parse_time("1970-01-01T00:00:01Z"), Ok(1000));
-        assert!(parse_time("yesterday").is_err());
-        assert!(parse_time("").is_err());
-    }
 
     #[test]
     fn quoting() {

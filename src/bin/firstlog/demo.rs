@@ -59,7 +59,7 @@ pub fn run(data: Option<PathBuf>, args: &DemoArgs) -> CmdResult {
         dir.display()
     );
     let mut options = Options::default();
-    for (scope, rule) in firstlog::rules::parse_rules_json(RULES_JSON)? {
+    for (scope, rule) in firstlog::parse_rules_json(RULES_JSON)? {
         options = options.rule(scope, rule);
     }
     let store = Store::open_with(&dir, options)?;

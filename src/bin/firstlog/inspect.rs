@@ -3,39 +3,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use firstlog::{Error, Scope, Stats};
+use firstlog::{Error, Scope};
 
 use crate::Format;
 use crate::common::{self, CmdResult, Failure, with_stdout};
 use crate::output::{Table, bytes, thousands, time_or_dash};
-
-/// The statistics as JSON (also served at `GET /v1/stats`).
-pub fn stats_json(stats: &Stats) -> serde_json::Value {
-    serde_json::json!({
-        "segments": stats.segments,
-        "sealed_segments": stats.sealed_segments,
-        "bytes": stats.bytes,
-        "events": stats.events,
-        "last_seq": stats.last_seq,
-        "synced_seq": stats.synced_seq,
-        "accepted": stats.accepted,
-        "duplicates": stats.duplicates,
-        "rejected": stats.rejected,
-        "naming_warnings": stats.naming_warnings,
-        "dropped": stats.dropped.iter().map(|(rule, n)| serde_json::json!({"rule": rule, "events": n})).collect::<Vec<_>>(),
-        "dedup_entries": stats.dedup_entries,
-        "sources": stats.sources.iter().map(|s| serde_json::json!({
-            "id": s.source.0,
-            "name": s.name,
-            "events": s.events,
-            "bytes": s.bytes,
-            "first_seq": s.first_seq,
-            "last_seq": s.last_seq,
-            "first_timestamp": s.first_timestamp_ms.map(firstlog::time::format_rfc3339),
-            "last_timestamp": s.last_timestamp_ms.map(firstlog::time::format_rfc3339),
-        })).collect::<Vec<_>>(),
-    })
-}
 
 /// `stats`.
 pub fn stats(dir: &Path, format: Format) -> CmdResult {
@@ -44,7 +16,7 @@ pub fn stats(dir: &Path, format: Format) -> CmdResult {
     drop(store);
     with_stdout(|out| {
         if format == Format::Ndjson {
-            return writeln!(out, "{}", stats_json(&stats));
+            return writeln!(out, "{}", serde_json::to_string(&stats).unwrap_or_default());
         }
         writeln!(out, "store {}", dir.display())?;
         writeln!(
@@ -139,8 +111,8 @@ pub fn verify(dir: &Path) -> CmdResult {
 
 /// `rules check FILE`.
 pub fn rules_check(file: &Path) -> CmdResult {
-    let rules = firstlog::rules::load_rules_file(file)
-        .map_err(|e| Failure(format!("{}: {e}", file.display())))?;
+    let rules =
+        firstlog::load_rules_file(file).map_err(|e| Failure(format!("{}: {e}", file.display())))?;
     with_stdout(|out| {
         writeln!(out, "{}: {} rules, all valid", file.display(), rules.len())?;
         for (i, (scope, rule)) in rules.iter().enumerate() {

@@ -8,6 +8,12 @@ mod demo;
 mod inspect;
 mod output;
 mod query;
+#[allow(
+    dead_code,
+    reason = "shared with the library's test file systems; the demo uses a subset"
+)]
+#[path = "../../rng.rs"]
+mod rng;
 mod serve;
 mod source;
 mod tally;

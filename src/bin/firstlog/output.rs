@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use firstlog::Source;
-use firstlog::time::format_rfc3339;
+use firstlog::format_rfc3339;
 
 /// An aligned text table, built row by row.
 pub struct Table {

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::ExitCode;
 
-use firstlog::time::format_rfc3339;
-use firstlog::{Bucket, Query, Store};
+use firstlog::format_rfc3339;
+use firstlog::{CountBy, Counts, Query, Store};
 
 use crate::common::{self, CmdResult, Failure, parse_time_arg, with_stdout};
 use crate::output::{Table, ellipsize, thousands};
@@ -115,7 +115,8 @@ pub fn run_query(dir: &Path, args: &QueryArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `counts`.
+/// `counts`: the library's [`Counts`](firstlog::Counts), as a table or NDJSON
+/// (one group per line).
 pub fn run_counts(dir: &Path, args: &CountsArgs) -> CmdResult {
     let store = common::open_reader(dir)?;
     let query = filtered(
@@ -125,77 +126,48 @@ pub fn run_counts(dir: &Path, args: &CountsArgs) -> CmdResult {
         args.until.as_deref(),
         &args.names,
     )?;
-    let total = query.count()?;
-    let profiles = query.distinct_profiles()?;
-    match args.by {
-        By::Name => {
-            let names = query.count_by_name()?;
-            let mut rows = Vec::with_capacity(names.len());
-            for n in &names {
-                let distinct = query.clone().name(&n.name).distinct_profiles()?;
-                rows.push((n.name.clone(), n.events, distinct));
+    let by = match args.by {
+        By::Name => CountBy::Name,
+        By::Hour => CountBy::Hour,
+        By::Day => CountBy::Day,
+    };
+    let counts = query.counts(by)?;
+    with_stdout(|out| match args.format {
+        Format::Ndjson => {
+            for group in &counts.groups {
+                writeln!(out, "{}", serde_json::to_string(group).unwrap_or_default())?;
             }
-            with_stdout(|out| match args.format {
-                Format::Ndjson => {
-                    for (name, events, profiles) in &rows {
-                        let json = serde_json::json!({"name": name, "events": events, "profiles": profiles});
-                        writeln!(out, "{json}")?;
-                    }
-                    Ok(())
-                }
-                Format::Table => {
-                    let mut table = Table::new(&[">events", ">profiles", "name"]);
-                    for (name, events, profiles) in &rows {
-                        table.row(vec![thousands(*events), thousands(*profiles), name.clone()]);
-                    }
-                    table.write(out, "")?;
-                    writeln!(
-                        out,
-                        "total: {} events, {} distinct profiles",
-                        thousands(total),
-                        thousands(profiles)
-                    )
-                }
-            })?;
+            Ok(())
         }
-        By::Hour | By::Day => {
-            let bucket = if args.by == By::Hour {
-                Bucket::Hour
-            } else {
-                Bucket::Day
-            };
-            let buckets = query.count_by_bucket(bucket)?;
-            with_stdout(|out| match args.format {
-                Format::Ndjson => {
-                    for b in &buckets {
-                        let json = serde_json::json!({
-                            "start": format_rfc3339(b.start_ms), "events": b.events, "profiles": b.profiles,
-                        });
-                        writeln!(out, "{json}")?;
-                    }
-                    Ok(())
-                }
-                Format::Table => {
-                    let mut table = Table::new(&["start", ">events", ">profiles"]);
-                    for b in &buckets {
-                        let mut start = format_rfc3339(b.start_ms);
-                        if bucket == Bucket::Day {
-                            start.truncate(10);
-                        } else {
-                            start.truncate(16);
-                        }
-                        table.row(vec![start, thousands(b.events), thousands(b.profiles)]);
-                    }
-                    table.write(out, "")?;
-                    writeln!(
-                        out,
-                        "total: {} events, {} distinct profiles",
-                        thousands(total),
-                        thousands(profiles)
-                    )
-                }
-            })?;
-        }
-    }
+        Format::Table => write_counts_table(out, &counts),
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_counts_table(out: &mut dyn io::Write, counts: &Counts) -> io::Result<()> {
+    let first = if counts.by == CountBy::Name {
+        "name"
+    } else {
+        "start"
+    };
+    let mut table = Table::new(&[first, ">events", ">profiles"]);
+    for g in &counts.groups {
+        let label = match (&g.name, g.start_ms) {
+            (Some(name), _) => name.clone(),
+            (None, Some(ms)) => {
+                let mut start = format_rfc3339(ms);
+                start.truncate(if counts.by == CountBy::Day { 10 } else { 16 });
+                start
+            }
+            (None, None) => String::new(),
+        };
+        table.row(vec![label, thousands(g.events), thousands(g.profiles)]);
+    }
+    table.write(out, "")?;
+    writeln!(
+        out,
+        "total: {} events, {} distinct profiles",
+        thousands(counts.events),
+        thousands(counts.profiles)
+    )
 }

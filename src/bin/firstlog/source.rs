@@ -9,7 +9,7 @@ use crate::{Format, SourceCommand};
 
 /// `init`: creates (or opens) the store and says what it holds.
 pub fn init(dir: &Path) -> CmdResult {
-    let existed = dir.join(firstlog::catalog::CATALOG_FILE).exists();
+    let existed = firstlog::Store::exists(dir);
     let store = common::open(dir)?;
     let stats = store.stats();
     let report = store.open_report().clone();

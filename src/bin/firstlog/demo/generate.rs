@@ -9,8 +9,8 @@
 //! "Cart-Abandoned", "Product 126"), a few payloads are invalid, and a few are
 //! client retries of an earlier payload (same `message_id`).
 
-use firstlog::rng::SplitMix64;
-use firstlog::time::format_rfc3339;
+use crate::rng::SplitMix64;
+use firstlog::format_rfc3339;
 
 use super::mix;
 

@@ -3,7 +3,7 @@
 //! the web app's projects and exports, the apps' screens and orders), and a
 //! context with ip, user agent, page or device, library and locale.
 
-use firstlog::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 use super::generate::{Obj, mix, pick, weighted};
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::ops::ControlFlow;
 
-use firstlog::time::format_rfc3339;
+use firstlog::format_rfc3339;
 use firstlog::{Error, Store};
 
 use super::Run;

@@ -1,0 +1,110 @@
+//! `serve`: runs the library's HTTP collector ([`firstlog::http`]) on a tokio
+//! runtime. Prints `listening on http://ADDR` as the first line of standard
+//! output. On SIGINT or SIGTERM it stops accepting, finishes the requests in
+//! flight, then syncs and closes the store.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use firstlog::Store;
+use firstlog::http::{self, HttpConfig};
+
+use crate::ServeArgs;
+use crate::common::{self, CmdResult, Failure};
+
+fn read_token(args: &ServeArgs) -> Result<Option<String>, Failure> {
+    let token = match (&args.read_token, &args.read_token_file) {
+        (Some(t), _) => Some(t.trim().to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+            Some(text.lines().next().unwrap_or("").trim().to_owned())
+        }
+        (None, None) => None,
+    };
+    match token {
+        Some(t) if t.is_empty() => Err(Failure("the read token is empty".into())),
+        other => Ok(other),
+    }
+}
+
+fn config(args: &ServeArgs) -> Result<HttpConfig, Failure> {
+    let mut config = HttpConfig::default()
+        .request_timeout(Duration::from_secs(args.request_timeout_secs.max(1)));
+    if let Some(token) = read_token(args)? {
+        config = config.read_token(token);
+    }
+    Ok(config)
+}
+
+/// `serve`.
+pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
+    let config = config(&args)?;
+    let reads_on = read_token(&args)?.is_some();
+    let store = Store::open_with(dir, common::write_options(&args.write)?)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))?;
+    let grace = Duration::from_secs(args.shutdown_timeout_secs);
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.addr)
+            .await
+            .map_err(|e| Failure(format!("cannot listen on {}: {e}", args.addr)))?;
+        announce(&listener, dir, reads_on)?;
+        match http::serve(listener, store.clone(), config, shutdown_signal(), grace).await {
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                eprintln!("firstlog serve: {e}; closing anyway");
+                Ok(())
+            }
+            other => other.map_err(|e| Failure(format!("the server failed: {e}"))),
+        }
+    });
+    // Requests abandoned by a timeout may still be collecting: let them finish.
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    let synced = store.sync().and_then(|()| store.close());
+    let stats = store.stats();
+    served?;
+    synced?;
+    eprintln!(
+        "firstlog serve: stopped; {} events stored this run, last seq {}, synced",
+        stats.accepted, stats.last_seq
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the address (first line of stdout) and what is on.
+fn announce(listener: &tokio::net::TcpListener, dir: &Path, reads_on: bool) -> Result<(), Failure> {
+    let local = listener.local_addr()?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{local}")?;
+    stdout.flush()?;
+    eprintln!(
+        "firstlog serve: store {}; read endpoints {}; stop with Ctrl-C or SIGTERM",
+        dir.display(),
+        if reads_on {
+            "on (Bearer token)"
+        } else {
+            "off (no --read-token)"
+        }
+    );
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM, saying which.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let name = match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    };
+    eprintln!("firstlog serve: {name}: finishing requests in flight");
+}

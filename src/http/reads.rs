@@ -1,0 +1,347 @@
+//! Read endpoints, behind the read token: `GET /v1/sources/{id}/events` (NDJSON,
+//! streamed; the last line is the cursor), `/v1/sources/{id}/counts`,
+//! `/v1/stats`. And the public `GET /healthz`.
+
+use std::io;
+use std::ops::ControlFlow;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::mpsc;
+
+use super::AppState;
+use super::collect::blocking;
+use super::error::ApiError;
+use crate::{CountBy, Query, SourceId, Store, parse_time};
+
+/// Events per page when `limit` is not given, and the most allowed.
+const PAGE_DEFAULT: usize = 1000;
+const PAGE_MAX: usize = 10_000;
+/// Bytes of NDJSON buffered before a chunk is sent.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// Checks `Authorization: Bearer TOKEN` against the server's read token.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.read_token else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "reads_disabled",
+            "read endpoints are off: start `firstlog serve` with --read-token, \
+             FIRSTLOG_READ_TOKEN or --read-token-file",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    match given {
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_read_token",
+            "reads need the read token: Authorization: Bearer TOKEN (write keys do not grant reads)",
+        )),
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "wrong_read_token",
+            "the read token is not the one this server was started with",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Decodes `a=1&b=x%20y&b=z` into pairs (repeated keys kept).
+fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let decode = |s: &str| -> Result<String, ApiError> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = bytes
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok())
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        .ok_or_else(|| ApiError::parameter(s, "bad percent-encoding"))?;
+                    out.push(hex);
+                    i += 2;
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).map_err(|_| ApiError::parameter(s, "not UTF-8"))
+    };
+    raw.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((decode(k)?, decode(v)?))
+        })
+        .collect()
+}
+
+/// The filters of a read request.
+#[derive(Default)]
+struct Filters {
+    since: Option<i64>,
+    until: Option<i64>,
+    names: Vec<String>,
+    profile: Option<String>,
+    after: Option<u64>,
+    limit: Option<usize>,
+    desc: bool,
+    by: Option<String>,
+}
+
+fn filters(raw: Option<&str>, allowed: &[&str]) -> Result<Filters, ApiError> {
+    let mut f = Filters::default();
+    for (key, value) in query_pairs(raw)? {
+        if !allowed.contains(&key.as_str()) {
+            return Err(ApiError::parameter(
+                &key,
+                format!("unknown parameter; expected one of {}", allowed.join(", ")),
+            ));
+        }
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|e| ApiError::parameter(&key, e.to_string()))
+        };
+        match key.as_str() {
+            "since" => {
+                f.since = Some(parse_time(&value).map_err(|e| ApiError::parameter("since", e))?)
+            }
+            "until" => {
+                f.until = Some(parse_time(&value).map_err(|e| ApiError::parameter("until", e))?)
+            }
+            "name" => f.names.push(value),
+            "profile" => f.profile = Some(value),
+            "after" => f.after = Some(number(&value)?),
+            "limit" => {
+                let n = number(&value)? as usize;
+                if n == 0 || n > PAGE_MAX {
+                    return Err(ApiError::parameter(
+                        "limit",
+                        format!("must be 1 to {PAGE_MAX}"),
+                    ));
+                }
+                f.limit = Some(n);
+            }
+            "order" => {
+                f.desc = match value.as_str() {
+                    "asc" => false,
+                    "desc" => true,
+                    _ => return Err(ApiError::parameter("order", "must be asc or desc")),
+                }
+            }
+            "by" => f.by = Some(value),
+            _ => {}
+        }
+    }
+    Ok(f)
+}
+
+impl Filters {
+    fn apply<'s>(&self, mut q: Query<'s>) -> Query<'s> {
+        if let Some(ms) = self.since {
+            q = q.since(ms);
+        }
+        if let Some(ms) = self.until {
+            q = q.until(ms);
+        }
+        for name in &self.names {
+            q = q.name(name);
+        }
+        if let Some(p) = &self.profile {
+            q = q.profile(p);
+        }
+        if let Some(seq) = self.after {
+            q = q.after(seq);
+        }
+        if self.desc {
+            q = q.descending();
+        }
+        q
+    }
+}
+
+fn source_of(store: &Store, id: &str) -> Result<SourceId, ApiError> {
+    let id: u32 = id
+        .parse()
+        .map_err(|_| ApiError::parameter("id", format!("{id:?} is not a source id")))?;
+    store.source(SourceId(id)).map(|s| s.id()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_source",
+            format!("no source with id {id}"),
+        )
+    })
+}
+
+/// A body that yields what a blocking producer sends through a channel.
+struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
+
+impl futures_core::Stream for ChannelBody {
+    type Item = Result<Bytes, io::Error>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// `GET /v1/sources/{id}/events`.
+pub(crate) async fn events(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let f = filters(
+        raw.as_deref(),
+        &[
+            "since", "until", "name", "profile", "after", "limit", "order",
+        ],
+    )?;
+    let store = state.store.clone();
+    let source = source_of(&store, &id)?;
+    let limit = f.limit.unwrap_or(PAGE_DEFAULT);
+    let (tx, rx) = mpsc::channel(4);
+    tokio::task::spawn_blocking(move || stream_events(&store, source, &f, limit, &tx));
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(ChannelBody(rx)),
+    )
+        .into_response())
+}
+
+/// Writes the page as NDJSON chunks; the last line is `{"next_cursor": SEQ}` (or
+/// null when there is nothing more), or `{"error": ...}` if reading failed.
+fn stream_events(
+    store: &Store,
+    source: SourceId,
+    f: &Filters,
+    limit: usize,
+    tx: &mpsc::Sender<Result<Bytes, io::Error>>,
+) {
+    let query = f.apply(store.query(source)).limit(limit + 1);
+    let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
+    let (mut sent, mut last, mut more, mut gone) = (0usize, None, false, false);
+    let walked = query.for_each(|event| {
+        if sent == limit {
+            more = true;
+            return ControlFlow::Break(());
+        }
+        event.write_json(&mut buf);
+        buf.push(b'\n');
+        sent += 1;
+        last = Some(event.seq());
+        if buf.len() >= CHUNK_BYTES {
+            let chunk = Bytes::from(std::mem::replace(
+                &mut buf,
+                Vec::with_capacity(CHUNK_BYTES + 4096),
+            ));
+            if tx.blocking_send(Ok(chunk)).is_err() {
+                gone = true;
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    if gone {
+        return;
+    }
+    let tail = match walked {
+        Ok(_) => serde_json::json!({"next_cursor": if more { last } else { None }, "count": sent}),
+        Err(e) => serde_json::json!({"error": "store_error", "message": e.to_string()}),
+    };
+    buf.extend_from_slice(tail.to_string().as_bytes());
+    buf.push(b'\n');
+    let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+}
+
+/// `GET /v1/sources/{id}/counts?by=name|hour|day`.
+pub(crate) async fn counts(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let f = filters(raw.as_deref(), &["since", "until", "name", "profile", "by"])?;
+    let store = state.store.clone();
+    let source = source_of(&store, &id)?;
+    let by: CountBy =
+        f.by.as_deref()
+            .unwrap_or("name")
+            .parse()
+            .map_err(|e: String| ApiError::parameter("by", e))?;
+    let counts = blocking(move || Ok(f.apply(store.query(source)).counts(by)?)).await?;
+    Ok(Json(counts).into_response())
+}
+
+/// `GET /v1/stats`.
+pub(crate) async fn stats(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let store = state.store.clone();
+    let stats = blocking(move || Ok(store.stats())).await?;
+    Ok(Json(stats).into_response())
+}
+
+/// `GET /healthz`: public, says only whether the server takes events.
+pub(crate) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    if state.shutting_down.load(Ordering::Relaxed) {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )
+        .into_response();
+    }
+    Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode() {
+        let pairs = query_pairs(Some("name=Page+Viewed&name=Form%20Submitted&limit=5&x")).unwrap();
+        let expected = [
+            ("name", "Page Viewed"),
+            ("name", "Form Submitted"),
+            ("limit", "5"),
+            ("x", ""),
+        ];
+        assert_eq!(pairs.len(), expected.len());
+        for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
+            assert_eq!((k.as_str(), v.as_str()), (ek, ev));
+        }
+        assert!(query_pairs(Some("a=%zz")).is_err());
+    }
+
+    #[test]
+    fn tokens_compare() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+}

@@ -1,0 +1,8 @@
+//! The HTTP collector, served in-process by `firstlog::http` on a loopback port: every endpoint, status and error body.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod server_errors;
+mod server_firstparty;
+mod server_segment;
