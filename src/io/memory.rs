@@ -113,6 +113,14 @@ impl MemFs {
     }
 }
 
+/// What became of one unsynced sector in a crash.
+#[derive(Clone, Copy, PartialEq)]
+enum Fate {
+    New,
+    Old,
+    Garbage,
+}
+
 /// The content of one file after a crash.
 fn crash_bytes(synced: &[u8], current: &[u8], mode: CrashMode, rng: &mut SplitMix64) -> Vec<u8> {
     match mode {
@@ -120,18 +128,7 @@ fn crash_bytes(synced: &[u8], current: &[u8], mode: CrashMode, rng: &mut SplitMi
         CrashMode::DropAll => return synced.to_vec(),
         CrashMode::Torn | CrashMode::Chaos => {}
     }
-    let span = synced.len().max(current.len());
-    let sectors = span.div_ceil(SECTOR_BYTES);
-    let sector = |bytes: &[u8], i: usize| -> Vec<u8> {
-        let start = i * SECTOR_BYTES;
-        let end = (start + SECTOR_BYTES).min(span);
-        (start..end)
-            .map(|j| bytes.get(j).copied().unwrap_or(0))
-            .collect()
-    };
-    let differing: Vec<usize> = (0..sectors)
-        .filter(|&i| sector(synced, i) != sector(current, i))
-        .collect();
+    let differing = differing_sectors(synced, current);
     if differing.is_empty() {
         return if rng.chance(0.5) {
             current.to_vec()
@@ -139,79 +136,115 @@ fn crash_bytes(synced: &[u8], current: &[u8], mode: CrashMode, rng: &mut SplitMi
             synced.to_vec()
         };
     }
-    #[derive(Clone, Copy, PartialEq)]
-    enum Fate {
-        New,
-        Old,
-        Garbage,
-    }
-    let mut fates = vec![Fate::Old; differing.len()];
-    match mode {
-        CrashMode::Torn => {
-            let cut = rng.below(differing.len() as u64 + 1) as usize;
-            for fate in fates.iter_mut().take(cut) {
-                *fate = Fate::New;
-            }
-            if cut < fates.len() && rng.chance(0.5) {
-                fates[cut] = Fate::Garbage;
-            }
-        }
-        _ => {
-            for fate in fates.iter_mut() {
-                *fate = match rng.below(3) {
-                    0 => Fate::New,
-                    1 => Fate::Old,
-                    _ => Fate::Garbage,
-                };
-            }
-        }
-    }
-    let all_new = fates.iter().all(|f| *f == Fate::New);
-    let len = if all_new || (mode == CrashMode::Chaos && rng.chance(0.5)) {
-        current.len()
-    } else {
-        synced.len().max(
-            differing
-                .iter()
-                .zip(&fates)
-                .filter(|(_, f)| **f != Fate::Old)
-                .map(|(i, _)| ((i + 1) * SECTOR_BYTES).min(current.len()))
-                .max()
-                .unwrap_or(0),
-        )
-    };
+    let fates = fates(differing.len(), mode, rng);
+    let len = crashed_len(synced, current, &differing, &fates, mode, rng);
     let mut out: Vec<u8> = (0..len)
         .map(|j| synced.get(j).copied().unwrap_or(0))
         .collect();
-    for (i, fate) in differing.iter().zip(&fates) {
+    for (&i, &fate) in differing.iter().zip(&fates) {
+        apply_fate(&mut out, i, fate, synced, current, rng);
+    }
+    out
+}
+
+/// The sectors whose synced and current contents differ.
+fn differing_sectors(synced: &[u8], current: &[u8]) -> Vec<usize> {
+    let span = synced.len().max(current.len());
+    let sector = |bytes: &[u8], i: usize| -> Vec<u8> {
         let start = i * SECTOR_BYTES;
-        if start >= len {
-            continue;
+        let end = (start + SECTOR_BYTES).min(span);
+        (start..end)
+            .map(|j| bytes.get(j).copied().unwrap_or(0))
+            .collect()
+    };
+    (0..span.div_ceil(SECTOR_BYTES))
+        .filter(|&i| sector(synced, i) != sector(current, i))
+        .collect()
+}
+
+/// Torn: a prefix of the differing sectors reached the disk, the next one may
+/// be garbage. Chaos: each independently new, old or garbage.
+fn fates(n: usize, mode: CrashMode, rng: &mut SplitMix64) -> Vec<Fate> {
+    let mut fates = vec![Fate::Old; n];
+    if mode == CrashMode::Torn {
+        let cut = rng.below(n as u64 + 1) as usize;
+        for fate in fates.iter_mut().take(cut) {
+            *fate = Fate::New;
         }
-        let end = (start + SECTOR_BYTES).min(len);
-        match fate {
-            Fate::Old => {}
-            Fate::New => {
-                for (j, byte) in out[start..end].iter_mut().enumerate() {
-                    *byte = current.get(start + j).copied().unwrap_or(0);
-                }
+        if cut < n && rng.chance(0.5) {
+            fates[cut] = Fate::Garbage;
+        }
+        return fates;
+    }
+    for fate in fates.iter_mut() {
+        *fate = match rng.below(3) {
+            0 => Fate::New,
+            1 => Fate::Old,
+            _ => Fate::Garbage,
+        };
+    }
+    fates
+}
+
+/// The file length after the crash: the new length when every change landed
+/// (or, in chaos, by chance), else long enough for the sectors that changed.
+fn crashed_len(
+    synced: &[u8],
+    current: &[u8],
+    differing: &[usize],
+    fates: &[Fate],
+    mode: CrashMode,
+    rng: &mut SplitMix64,
+) -> usize {
+    let all_new = fates.iter().all(|f| *f == Fate::New);
+    if all_new || (mode == CrashMode::Chaos && rng.chance(0.5)) {
+        return current.len();
+    }
+    let touched = differing
+        .iter()
+        .zip(fates)
+        .filter(|(_, f)| **f != Fate::Old)
+        .map(|(i, _)| ((i + 1) * SECTOR_BYTES).min(current.len()))
+        .max()
+        .unwrap_or(0);
+    synced.len().max(touched)
+}
+
+/// Writes sector `i`'s fate into `out`.
+fn apply_fate(
+    out: &mut [u8],
+    i: usize,
+    fate: Fate,
+    synced: &[u8],
+    current: &[u8],
+    rng: &mut SplitMix64,
+) {
+    let start = i * SECTOR_BYTES;
+    if start >= out.len() {
+        return;
+    }
+    let end = (start + SECTOR_BYTES).min(out.len());
+    match fate {
+        Fate::Old => {}
+        Fate::New => {
+            for (j, byte) in out[start..end].iter_mut().enumerate() {
+                *byte = current.get(start + j).copied().unwrap_or(0);
             }
-            Fate::Garbage => {
-                // A sector write in flight can garble what it was writing, not the
-                // bytes of that sector that were already synced and unchanged.
-                let mut noise = vec![0u8; end - start];
-                rng.fill(&mut noise);
-                for (j, byte) in out[start..end].iter_mut().enumerate() {
-                    let at = start + j;
-                    let settled = at < synced.len() && synced.get(at) == current.get(at);
-                    if !settled {
-                        *byte = noise[j];
-                    }
+        }
+        Fate::Garbage => {
+            // A sector write in flight can garble what it was writing, not the
+            // bytes of that sector that were already synced and unchanged.
+            let mut noise = vec![0u8; end - start];
+            rng.fill(&mut noise);
+            for (j, byte) in out[start..end].iter_mut().enumerate() {
+                let at = start + j;
+                let settled = at < synced.len() && synced.get(at) == current.get(at);
+                if !settled {
+                    *byte = noise[j];
                 }
             }
         }
     }
-    out
 }
 
 fn not_found(path: &Path) -> io::Error {

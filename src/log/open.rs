@@ -20,7 +20,8 @@ use crate::io::{OpenMode, Vfs};
 use crate::record::{RecordView, body_name};
 use crate::segment::scan::{Stop, scan};
 use crate::segment::{
-    Recovered, Segment, TailRepair, index_file_name, parse_segment_file_name, segment_file_name,
+    Recovered, Recovery, Segment, TailRepair, index_file_name, parse_segment_file_name,
+    segment_file_name,
 };
 use crate::time::now_ms;
 
@@ -193,20 +194,20 @@ impl Opening {
         let mut index = ActiveIndex::new();
         let mut named = Ok(());
         let names = &self.names;
-        let recovered = Segment::recover(
-            &*self.fs,
-            &path,
-            first,
-            self.store_id,
-            self.config.recovery,
-            self.config.writable,
-            |offset, record| {
-                index.add(&record.header, offset, record.header.padded_len());
-                if named.is_ok() {
-                    named = note_name(names, &path, offset, record);
-                }
-            },
-        )?;
+        let how = Recovery {
+            fs: &*self.fs,
+            path: &path,
+            first_seq: first,
+            store_id: self.store_id,
+            mode: self.config.recovery,
+            writable: self.config.writable,
+        };
+        let recovered = Segment::recover(&how, |offset, record| {
+            index.add(&record.header, offset, record.header.padded_len());
+            if named.is_ok() {
+                named = note_name(names, &path, offset, record);
+            }
+        })?;
         named?;
         match recovered {
             Recovered::Active(segment, repair) => self.adopt_active(segment, repair, index),

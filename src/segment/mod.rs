@@ -2,6 +2,7 @@
 //! and crash recovery of the active segment. A segment knows records, not sources.
 
 pub(crate) mod format;
+mod recovery;
 pub(crate) mod scan;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use crate::io::{Map, OpenMode, VFile, Vfs};
 use crate::record::{RecordProblem, RecordView, read_record};
 use format::{HeaderError, SEGMENT_HEADER_BYTES, SEGMENT_VERSION, SegmentHeader, TRAILER_BYTES};
 pub(crate) use format::{Trailer, index_file_name, parse_segment_file_name, segment_file_name};
-use scan::{Scan, Stop};
+pub(crate) use recovery::Recovery;
 
 /// The smallest capacity a segment header may state (FORMAT.md §2.1).
 pub(crate) const CAPACITY_MIN: u64 = 64 << 10;
@@ -140,7 +141,7 @@ impl Segment {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn new(
+    pub(super) fn new(
         path: PathBuf,
         first_seq: u64,
         capacity: u64,
@@ -163,7 +164,11 @@ impl Segment {
         }
     }
 
-    fn read_header(file: &dyn VFile, path: &Path, len: u64) -> Result<Option<SegmentHeader>> {
+    pub(super) fn read_header(
+        file: &dyn VFile,
+        path: &Path,
+        len: u64,
+    ) -> Result<Option<SegmentHeader>> {
         let mut buf = [0u8; SEGMENT_HEADER_BYTES];
         let n = (len as usize).min(SEGMENT_HEADER_BYTES);
         file.read_exact_at(&mut buf[..n], 0)
@@ -180,7 +185,7 @@ impl Segment {
         }
     }
 
-    fn check_header(
+    pub(super) fn check_header(
         header: &SegmentHeader,
         path: &Path,
         first_seq: u64,
@@ -209,7 +214,7 @@ impl Segment {
         Ok(())
     }
 
-    fn read_trailer(file: &dyn VFile, path: &Path, len: u64) -> Result<Option<Trailer>> {
+    pub(super) fn read_trailer(file: &dyn VFile, path: &Path, len: u64) -> Result<Option<Trailer>> {
         if len < (SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64 {
             return Ok(None);
         }
@@ -219,7 +224,7 @@ impl Segment {
         Ok(Trailer::decode(&buf).filter(|t| t.data_end == len - TRAILER_BYTES as u64))
     }
 
-    fn sealed_from(
+    pub(super) fn sealed_from(
         path: PathBuf,
         header: SegmentHeader,
         file: Arc<dyn VFile>,
@@ -280,145 +285,6 @@ impl Segment {
             ));
         };
         Self::sealed_from(path.to_path_buf(), header, file, trailer)
-    }
-
-    /// Opens the last segment of a log after a clean close or a crash: scans its
-    /// records, cuts a torn tail (reporting it), and restores its reserved space.
-    ///
-    /// With `writable: false` (a read-only open beside a live writer) nothing is
-    /// written: the segment ends, for this reader, at its last complete batch.
-    pub(crate) fn recover(
-        fs: &dyn Vfs,
-        path: &Path,
-        first_seq: u64,
-        store_id: [u8; 16],
-        mode: RecoveryMode,
-        writable: bool,
-        mut each: impl FnMut(usize, &RecordView<'_>),
-    ) -> Result<Recovered> {
-        let io = |e| Error::io(path, e);
-        let open_mode = if writable {
-            OpenMode::ReadWrite
-        } else {
-            OpenMode::ReadOnly
-        };
-        let file = fs.open(path, open_mode).map_err(io)?;
-        let len = file.len().map_err(io)?;
-        let Some(header) = Self::read_header(&*file, path, len)? else {
-            return Ok(Recovered::Uninitialised);
-        };
-        Self::check_header(&header, path, first_seq, store_id)?;
-        if let Some(trailer) = Self::read_trailer(&*file, path, len)? {
-            return Ok(Recovered::Sealed(Self::sealed_from(
-                path.to_path_buf(),
-                header,
-                file,
-                trailer,
-            )?));
-        }
-        // The writer scans through a map (nothing else touches the file). A reader
-        // beside a live writer copies the file instead: the writer may shrink it
-        // (seal, close) at any moment, which would fault a map read past the end.
-        let scan_map = if writable {
-            file.map(len).map_err(io)?
-        } else {
-            Map::of_bytes(file.read_all().map_err(io)?.into_boxed_slice())
-        };
-        let data = scan_map.prefix(len as usize);
-        let mut records = Vec::new();
-        let found: Scan = scan::scan(data, first_seq, |offset, record| {
-            records.push((offset, *record))
-        });
-        let mut repair = None;
-        // Only the writer judges the tail: a reader sees the writer's bytes in
-        // flight and simply stops at the last complete batch.
-        let garbage_end = if writable {
-            scan::nonzero_end(data, found.end)
-        } else {
-            None
-        };
-        if let Some(garbage_end) = garbage_end {
-            let reason = match found.stop {
-                Stop::Damaged { offset, reason } => {
-                    if mode == RecoveryMode::TolerateTornTail
-                        && scan::find_valid_record(data, offset, found.last_seq.wrapping_add(1))
-                            .is_some()
-                    {
-                        return Err(Error::corrupt(
-                            path,
-                            offset as u64,
-                            format!(
-                                "{reason}, followed by valid records (not a torn tail; \
-                             open with RecoveryMode::SalvagePrefix to cut here)"
-                            ),
-                        ));
-                    }
-                    reason
-                }
-                Stop::Clean => {
-                    // The scan met zeros where a header belongs. Valid records
-                    // after them mean a zeroed record, not the end of the data.
-                    let at = found.valid_end;
-                    if mode == RecoveryMode::TolerateTornTail
-                        && scan::find_valid_record(data, at, found.last_seq.wrapping_add(1))
-                            .is_some()
-                    {
-                        return Err(Error::corrupt(
-                            path,
-                            at as u64,
-                            "a zeroed record header, followed by valid records (not a torn tail; \
-                             open with RecoveryMode::SalvagePrefix to cut here)",
-                        ));
-                    }
-                    if at > found.end {
-                        "incomplete batch at the end of the segment"
-                    } else {
-                        "zeroed bytes followed by garbage at the end of the segment"
-                    }
-                }
-            };
-            repair = Some(TailRepair {
-                file: path.to_path_buf(),
-                offset: found.end as u64,
-                dropped_bytes: (garbage_end - found.end) as u64,
-                reason: reason.to_owned(),
-            });
-        }
-        for (offset, record) in records.iter().take(found.records as usize) {
-            each(*offset, record);
-        }
-        drop(records);
-        drop(scan_map);
-        // A reader maps what is there; the writer cuts the damage and restores
-        // the reserved space first.
-        let map_len = if writable {
-            if repair.is_some() {
-                // Drop the damaged bytes entirely (a shorter future record must
-                // never be followed by stale valid-looking ones), then reserve the
-                // space again.
-                file.set_len(found.end as u64).map_err(io)?;
-            }
-            if repair.is_some() || len < header.capacity {
-                file.allocate(header.capacity).map_err(io)?;
-                file.sync_data().map_err(io)?;
-            }
-            header.capacity
-        } else {
-            repair = None;
-            len
-        };
-        let map = file.map(map_len).map_err(io)?;
-        let segment = Segment::new(
-            path.to_path_buf(),
-            first_seq,
-            header.capacity,
-            file,
-            map,
-            found.end,
-            found.last_seq,
-            false,
-        );
-        Ok(Recovered::Active(segment, repair))
     }
 
     /// The file path.

@@ -37,8 +37,31 @@ fn filtered<'s>(
 /// `query`.
 pub fn run_query(dir: &Path, args: &QueryArgs) -> CmdResult {
     let store = common::open_reader(dir)?;
+    let query = query_of(&store, args)?;
+    let mut page = Page::default();
+    let mut failure = None;
+    with_stdout(|out| {
+        let walked = page.print(&query, args.format, out)?;
+        // A read error is reported after what was read so far.
+        failure = walked.err();
+        Ok(())
+    })?;
+    if let Some(e) = failure {
+        return Err(Failure(format!("query failed: {e}")));
+    }
+    if args.limit.is_some_and(|l| page.printed == l)
+        && io::stderr().is_terminal()
+        && let Some(seq) = page.last_seq
+    {
+        eprintln!("(limit reached; next page: --after {seq})");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The query the arguments describe.
+fn query_of<'s>(store: &'s Store, args: &QueryArgs) -> Result<Query<'s>, Failure> {
     let mut query = filtered(
-        &store,
+        store,
         args.source,
         args.since.as_deref(),
         args.until.as_deref(),
@@ -56,16 +79,32 @@ pub fn run_query(dir: &Path, args: &QueryArgs) -> CmdResult {
     if args.desc {
         query = query.descending();
     }
-    let mut printed = 0usize;
-    let mut last_seq = None;
-    let mut failure = None;
-    with_stdout(|out| {
+    Ok(query)
+}
+
+/// What a page of output printed.
+#[derive(Default)]
+struct Page {
+    printed: usize,
+    last_seq: Option<u64>,
+}
+
+impl Page {
+    /// Prints the query's events; the outer error is the output's, the inner one
+    /// the store's.
+    fn print(
+        &mut self,
+        query: &Query<'_>,
+        format: Format,
+        out: &mut dyn io::Write,
+    ) -> io::Result<Result<(), firstlog::Error>> {
         let mut table = Table::new(&[">seq", "timestamp", "event", "profile", "properties"]);
         let mut line = Vec::with_capacity(1024);
+        let mut written = Ok(());
         let walked = query.for_each(|event| {
-            printed += 1;
-            last_seq = Some(event.seq());
-            let written = match args.format {
+            self.printed += 1;
+            self.last_seq = Some(event.seq());
+            written = match format {
                 Format::Ndjson => {
                     line.clear();
                     event.write_json(&mut line);
@@ -83,36 +122,18 @@ pub fn run_query(dir: &Path, args: &QueryArgs) -> CmdResult {
                     Ok(())
                 }
             };
-            match written {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(e) => {
-                    failure = Some(e);
-                    ControlFlow::Break(())
-                }
+            if written.is_ok() {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
             }
         });
-        if let Some(e) = failure.take() {
-            return Err(e);
-        }
-        if let Err(e) = walked {
-            // Printed below, after what was read so far.
-            failure = Some(io::Error::other(e.to_string()));
-        }
-        if args.format == Format::Table {
+        written?;
+        if format == Format::Table {
             table.write(out, "")?;
         }
-        Ok(())
-    })?;
-    if let Some(e) = failure {
-        return Err(Failure(format!("query failed: {e}")));
+        Ok(walked.map(|_| ()))
     }
-    if args.limit.is_some_and(|l| printed == l)
-        && io::stderr().is_terminal()
-        && let Some(seq) = last_seq
-    {
-        eprintln!("(limit reached; next page: --after {seq})");
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `counts`: the library's [`Counts`](firstlog::Counts), as a table or NDJSON

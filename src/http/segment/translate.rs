@@ -135,24 +135,54 @@ pub(crate) fn to_event(
     envelope: &Envelope<'_>,
     at: &str,
 ) -> Result<NewEvent, ApiError> {
-    let name = match call {
-        Call::Track => match msg.get("event") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                return Err(ApiError::invalid(
-                    format!("{at}event"),
-                    "missing: a track call needs an event name",
-                ));
-            }
-            Some(other) => {
-                return Err(ApiError::invalid(
-                    format!("{at}event"),
-                    format!("expected a string, found {}", other.type_name()),
-                ));
-            }
-        },
-        other => other.event_name().to_owned(),
+    let name = event_name(call, msg, at)?;
+    let properties = properties_of(msg, at)?;
+    let user = id(msg, "userId", at)?;
+    let anonymous = id(msg, "anonymousId", at)?;
+    let mut context = object(msg, "context", at)?;
+    let timestamp = timestamp_of(msg, envelope, &mut context, at)?;
+    // With a user id, the anonymous id is kept in the context.
+    let linked = if user.is_some() {
+        anonymous.as_deref()
+    } else {
+        None
     };
+    fill_context(&mut context, msg, envelope, linked);
+    let mut event = NewEvent::new(name, write_key)
+        .properties(properties)
+        .context(context);
+    if let Some(profile) = user.or(anonymous) {
+        event = event.profile(profile);
+    }
+    if let Some(m) = id(msg, "messageId", at)? {
+        event = event.message_id(m);
+    }
+    if let Some(ts) = timestamp {
+        event = event.timestamp_ms(ts);
+    }
+    Ok(event)
+}
+
+/// The stored event name: a track call's `event`, the guideline name otherwise.
+fn event_name(call: Call, msg: &Map, at: &str) -> Result<String, ApiError> {
+    if call != Call::Track {
+        return Ok(call.event_name().to_owned());
+    }
+    match msg.get("event") {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::String(_)) | None | Some(Value::Null) => Err(ApiError::invalid(
+            format!("{at}event"),
+            "missing: a track call needs an event name",
+        )),
+        Some(other) => Err(ApiError::invalid(
+            format!("{at}event"),
+            format!("expected a string, found {}", other.type_name()),
+        )),
+    }
+}
+
+/// `properties`, plus the call's own fields under their snake_case names.
+fn properties_of(msg: &Map, at: &str) -> Result<Map, ApiError> {
     let mut properties = object(msg, "properties", at)?;
     for (from, to) in [
         ("name", "name"),
@@ -168,22 +198,17 @@ pub(crate) fn to_event(
             properties.insert(to, v.clone());
         }
     }
-    let mut context = object(msg, "context", at)?;
-    if let Some(batch) = envelope.context {
-        for (k, v) in batch.iter() {
-            if !context.contains_key(k) {
-                context.insert(k, v.clone());
-            }
-        }
-    }
-    let user = id(msg, "userId", at)?;
-    let anonymous = id(msg, "anonymousId", at)?;
-    if user.is_some()
-        && let Some(a) = &anonymous
-        && !context.contains_key("anonymous_id")
-    {
-        context.insert("anonymous_id", a.as_str());
-    }
+    Ok(properties)
+}
+
+/// The event time with Segment's clock-skew correction: received - (sentAt -
+/// originalTimestamp). The client's values are kept in the context.
+fn timestamp_of(
+    msg: &Map,
+    envelope: &Envelope<'_>,
+    context: &mut Map,
+    at: &str,
+) -> Result<Option<i64>, ApiError> {
     let original_field = if msg.contains_key("originalTimestamp") {
         "originalTimestamp"
     } else {
@@ -193,45 +218,52 @@ pub(crate) fn to_event(
     let original = time(original_value, &format!("{at}{original_field}"))?;
     let sent_value = msg.get("sentAt").or(envelope.sent_at);
     let sent = time(sent_value, &format!("{at}sentAt"))?;
-    let timestamp = match (original, sent) {
-        (Some(original), Some(sent)) => {
-            for (key, value) in [
-                ("original_timestamp", original_value),
-                ("sent_at", sent_value),
-            ] {
-                if let Some(v) = value {
-                    context.insert(key, v.clone());
-                }
-            }
-            Some(envelope.received_ms - (sent - original))
-        }
-        (Some(original), None) => Some(original),
-        (None, _) => None,
-    };
     if original_field == "originalTimestamp"
         && let Some(t) = msg.get("timestamp")
         && !context.contains_key("timestamp")
     {
         context.insert("timestamp", t.clone());
     }
+    if let Some(v) = sent_value {
+        context.insert("sent_at", v.clone());
+    }
+    let (Some(original), Some(sent)) = (original, sent) else {
+        return Ok(original);
+    };
+    if let Some(v) = original_value {
+        context.insert("original_timestamp", v.clone());
+    }
+    sent.checked_sub(original)
+        .and_then(|skew| envelope.received_ms.checked_sub(skew))
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                format!("{at}{original_field}"),
+                "too far from sentAt: the clock-skew correction overflows",
+            )
+        })
+}
+
+/// The batch context (the message's own keys win), the anonymous id when the
+/// profile is the user id, and every field not mapped elsewhere.
+fn fill_context(context: &mut Map, msg: &Map, envelope: &Envelope<'_>, anonymous: Option<&str>) {
+    if let Some(batch) = envelope.context {
+        for (k, v) in batch.iter() {
+            if !context.contains_key(k) {
+                context.insert(k, v.clone());
+            }
+        }
+    }
+    if let Some(a) = anonymous
+        && !context.contains_key("anonymous_id")
+    {
+        context.insert("anonymous_id", a);
+    }
     for (k, v) in msg.iter() {
         if !MAPPED.contains(&k) && !context.contains_key(k) {
             context.insert(k, v.clone());
         }
     }
-    let mut event = NewEvent::new(name, write_key)
-        .properties(properties)
-        .context(context);
-    if let Some(profile) = user.or(anonymous) {
-        event = event.profile(profile);
-    }
-    if let Some(m) = id(msg, "messageId", at)? {
-        event = event.message_id(m);
-    }
-    if let Some(ts) = timestamp {
-        event = event.timestamp_ms(ts);
-    }
-    Ok(event)
 }
 
 #[cfg(test)]

@@ -61,204 +61,221 @@ fn email(index: u64) -> String {
 pub(super) fn event(rng: &mut SplitMix64, source: usize, who: u64) -> (&'static str, String) {
     let mut buf = Vec::with_capacity(256);
     let mut p = Obj::new(&mut buf);
-    let name = match source {
-        0 => {
-            let (path, title) = pick(rng, &PATHS);
-            match weighted(rng, &[58.0, 14.0, 5.0, 2.0, 2.0, 8.0, 2.0, 1.0, 1.0, 7.0]) {
-                0 => {
-                    p.str("path", path).str("title", title);
-                    "Page Viewed"
-                }
-                1 => {
-                    p.str("label", pick(rng, &BUTTONS)).str("path", path);
-                    "Button Clicked"
-                }
-                2 => {
-                    p.str("form", "Contact Sales").str("email", &email(who));
-                    "Form Submitted"
-                }
-                3 => {
-                    p.str("email", &email(who)).str("list", "Product Updates");
-                    "Newsletter Signup"
-                }
-                4 => {
-                    p.str("form", "Newsletter").str("email", &email(who));
-                    "form submitted"
-                }
-                5 => {
-                    p.num("interval_s", 30);
-                    "Heartbeat Sent"
-                }
-                6 => {
-                    p.str("sku", "126").str("path", "/products/126");
-                    "Product 126"
-                }
-                7 => {
-                    p.num("items", 1 + rng.below(4))
-                        .num("value", 49 + rng.below(400));
-                    "Cart-Abandoned"
-                }
-                8 => {
-                    p.str("plan", pick(rng, &["free", "team", "business"]))
-                        .str("email", &email(who));
-                    "Account Created"
-                }
-                _ => {
-                    p.num("percent", 25 * (1 + rng.below(4))).str("path", path);
-                    "Page Scrolled"
-                }
-            }
-        }
-        1 => {
-            let subject = pick(rng, &SUBJECTS);
-            let ticket = 10_000 + rng.below(5_000);
-            match weighted(rng, &[25.0, 20.0, 15.0, 20.0, 15.0, 5.0]) {
-                0 => {
-                    p.num("ticket_id", ticket)
-                        .str("subject", subject)
-                        .str("priority", pick(rng, &["low", "normal", "high"]))
-                        .str("channel", pick(rng, &["email", "chat", "phone"]));
-                    "Ticket Created"
-                }
-                1 => {
-                    let agent = pick(rng, &FIRST_NAMES);
-                    p.str("email", &email(who))
-                        .str("display_name", agent)
-                        .str("initiated_from", "Chat Widget")
-                        .str("subject", subject)
-                        .num("ticket_id", ticket);
-                    "Agent Assigned"
-                }
-                2 => {
-                    p.str("initiated_from", "Chat Widget")
-                        .str("page", "/pricing");
-                    "Chat Started"
-                }
-                3 => {
-                    p.str("article", "How do write keys work?")
-                        .str("path", "/help/write-keys");
-                    "Article Viewed"
-                }
-                4 => {
-                    p.num("ticket_id", ticket)
-                        .num("resolution_minutes", 5 + rng.below(600))
-                        .num("csat", 1 + rng.below(5));
-                    "Ticket Closed"
-                }
-                _ => {
-                    p.str("label", "Contact us");
-                    "Button clicked"
-                }
-            }
-        }
-        2 => match weighted(rng, &[35.0, 20.0, 8.0, 7.0, 5.0, 10.0, 3.0, 12.0]) {
-            0 => {
-                let (path, title) = pick(
-                    rng,
-                    &[
-                        ("/app/dashboard", "Dashboard"),
-                        ("/app/reports", "Reports"),
-                        ("/app/settings", "Settings"),
-                        ("/app/projects", "Projects"),
-                    ],
-                );
-                p.str("path", path).str("title", title);
-                "Page Viewed"
-            }
-            1 => {
-                p.str(
-                    "label",
-                    pick(rng, &["New Report", "Share", "Filter", "Export"]),
-                );
-                "Button Clicked"
-            }
-            2 => {
-                p.num("project_id", rng.below(100_000))
-                    .str("template", pick(rng, &["blank", "funnel", "retention"]));
-                "Project Created"
-            }
-            3 => {
-                p.str("format", pick(rng, &["csv", "pdf", "json"]))
-                    .num("rows", rng.below(50_000));
-                "Report Exported"
-            }
-            4 => {
-                p.str("invitee_email", &email(rng.below(100_000)))
-                    .str("role", pick(rng, &["viewer", "editor", "admin"]));
-                "Invite Sent"
-            }
-            5 => {
-                p.str(
-                    "form",
-                    pick(rng, &["Billing Details", "Profile", "Feedback"]),
-                );
-                "Form Submitted"
-            }
-            6 => {
-                p.str("plan", pick(rng, &["free", "team", "business"]))
-                    .str("email", &email(who));
-                "Trial Started"
-            }
-            _ => {
-                p.str("method", pick(rng, &["password", "google", "sso"]));
-                "Login Succeeded"
-            }
-        },
-        _ => match weighted(rng, &[42.0, 15.0, 15.0, 8.0, 3.0, 4.0, 2.0, 7.0, 4.0]) {
-            0 => {
-                p.str("screen", pick(rng, &SCREENS));
-                "Screen Viewed"
-            }
-            1 => {
-                p.raw(
-                    "from_background",
-                    if rng.chance(0.6) { "true" } else { "false" },
-                );
-                "Application Opened"
-            }
-            2 => {
-                p.num("product_id", 100 + rng.below(400))
-                    .num("price", format!("{:.2}", 5.0 + rng.unit() * 95.0))
-                    .str("currency", "EUR");
-                "Product Viewed"
-            }
-            3 => {
-                p.num("product_id", 100 + rng.below(400))
-                    .num("quantity", 1 + rng.below(3));
-                "Product Added"
-            }
-            4 => {
-                let n = 1 + rng.below(3);
-                let products: Vec<String> = (0..n)
-                    .map(|_| format!("{{\"product_id\":{},\"quantity\":1}}", 100 + rng.below(400)))
-                    .collect();
-                p.str("order_id", &format!("o-{:x}", rng.next_u64() >> 24))
-                    .num("revenue", format!("{:.2}", 20.0 + rng.unit() * 180.0))
-                    .str("currency", "EUR")
-                    .raw("products", &format!("[{}]", products.join(",")));
-                "Order Completed"
-            }
-            5 => {
-                p.str("campaign", "spring-sale");
-                "Push Notification Opened"
-            }
-            6 => {
-                p.num("items", 1 + rng.below(4));
-                "Cart-Abandoned"
-            }
-            7 => {
-                p.num("interval_s", 60);
-                "Heartbeat Sent"
-            }
-            _ => {
-                p.str("query", pick(rng, &["shoes", "jacket", "gift card"]))
-                    .num("results", rng.below(120));
-                "Products Searched"
-            }
-        },
+    let kind = match source {
+        0 => marketing_site,
+        1 => help_desk,
+        2 => web_app,
+        _ => mobile_app,
     };
+    let name = kind(rng, &mut p, who);
     p.end();
     (name, String::from_utf8(buf).unwrap_or_default())
+}
+
+/// The www Marketing Page: page views, clicks, contact forms, newsletter signups.
+fn marketing_site(rng: &mut SplitMix64, p: &mut Obj<'_>, who: u64) -> &'static str {
+    let (path, title) = pick(rng, &PATHS);
+    match weighted(rng, &[58.0, 14.0, 5.0, 2.0, 2.0, 8.0, 2.0, 1.0, 1.0, 7.0]) {
+        0 => {
+            p.str("path", path).str("title", title);
+            "Page Viewed"
+        }
+        1 => {
+            p.str("label", pick(rng, &BUTTONS)).str("path", path);
+            "Button Clicked"
+        }
+        2 => {
+            p.str("form", "Contact Sales").str("email", &email(who));
+            "Form Submitted"
+        }
+        3 => {
+            p.str("email", &email(who)).str("list", "Product Updates");
+            "Newsletter Signup"
+        }
+        4 => {
+            p.str("form", "Newsletter").str("email", &email(who));
+            "form submitted"
+        }
+        5 => {
+            p.num("interval_s", 30);
+            "Heartbeat Sent"
+        }
+        6 => {
+            p.str("sku", "126").str("path", "/products/126");
+            "Product 126"
+        }
+        7 => {
+            p.num("items", 1 + rng.below(4))
+                .num("value", 49 + rng.below(400));
+            "Cart-Abandoned"
+        }
+        8 => {
+            p.str("plan", pick(rng, &["free", "team", "business"]))
+                .str("email", &email(who));
+            "Account Created"
+        }
+        _ => {
+            p.num("percent", 25 * (1 + rng.below(4))).str("path", path);
+            "Page Scrolled"
+        }
+    }
+}
+
+/// The Help Desk: tickets and agent assignments.
+fn help_desk(rng: &mut SplitMix64, p: &mut Obj<'_>, who: u64) -> &'static str {
+    let subject = pick(rng, &SUBJECTS);
+    let ticket = 10_000 + rng.below(5_000);
+    match weighted(rng, &[25.0, 20.0, 15.0, 20.0, 15.0, 5.0]) {
+        0 => {
+            p.num("ticket_id", ticket)
+                .str("subject", subject)
+                .str("priority", pick(rng, &["low", "normal", "high"]))
+                .str("channel", pick(rng, &["email", "chat", "phone"]));
+            "Ticket Created"
+        }
+        1 => {
+            let agent = pick(rng, &FIRST_NAMES);
+            p.str("email", &email(who))
+                .str("display_name", agent)
+                .str("initiated_from", "Chat Widget")
+                .str("subject", subject)
+                .num("ticket_id", ticket);
+            "Agent Assigned"
+        }
+        2 => {
+            p.str("initiated_from", "Chat Widget")
+                .str("page", "/pricing");
+            "Chat Started"
+        }
+        3 => {
+            p.str("article", "How do write keys work?")
+                .str("path", "/help/write-keys");
+            "Article Viewed"
+        }
+        4 => {
+            p.num("ticket_id", ticket)
+                .num("resolution_minutes", 5 + rng.below(600))
+                .num("csat", 1 + rng.below(5));
+            "Ticket Closed"
+        }
+        _ => {
+            p.str("label", "Contact us");
+            "Button clicked"
+        }
+    }
+}
+
+/// The Web App: sessions, features, plans.
+fn web_app(rng: &mut SplitMix64, p: &mut Obj<'_>, who: u64) -> &'static str {
+    match weighted(rng, &[35.0, 20.0, 8.0, 7.0, 5.0, 10.0, 3.0, 12.0]) {
+        0 => {
+            let (path, title) = pick(
+                rng,
+                &[
+                    ("/app/dashboard", "Dashboard"),
+                    ("/app/reports", "Reports"),
+                    ("/app/settings", "Settings"),
+                    ("/app/projects", "Projects"),
+                ],
+            );
+            p.str("path", path).str("title", title);
+            "Page Viewed"
+        }
+        1 => {
+            p.str(
+                "label",
+                pick(rng, &["New Report", "Share", "Filter", "Export"]),
+            );
+            "Button Clicked"
+        }
+        2 => {
+            p.num("project_id", rng.below(100_000))
+                .str("template", pick(rng, &["blank", "funnel", "retention"]));
+            "Project Created"
+        }
+        3 => {
+            p.str("format", pick(rng, &["csv", "pdf", "json"]))
+                .num("rows", rng.below(50_000));
+            "Report Exported"
+        }
+        4 => {
+            p.str("invitee_email", &email(rng.below(100_000)))
+                .str("role", pick(rng, &["viewer", "editor", "admin"]));
+            "Invite Sent"
+        }
+        5 => {
+            p.str(
+                "form",
+                pick(rng, &["Billing Details", "Profile", "Feedback"]),
+            );
+            "Form Submitted"
+        }
+        6 => {
+            p.str("plan", pick(rng, &["free", "team", "business"]))
+                .str("email", &email(who));
+            "Trial Started"
+        }
+        _ => {
+            p.str("method", pick(rng, &["password", "google", "sso"]));
+            "Login Succeeded"
+        }
+    }
+}
+
+/// The iOS and Android apps: screens, orders, notifications (and some badly named events).
+fn mobile_app(rng: &mut SplitMix64, p: &mut Obj<'_>, _who: u64) -> &'static str {
+    match weighted(rng, &[42.0, 15.0, 15.0, 8.0, 3.0, 4.0, 2.0, 7.0, 4.0]) {
+        0 => {
+            p.str("screen", pick(rng, &SCREENS));
+            "Screen Viewed"
+        }
+        1 => {
+            p.raw(
+                "from_background",
+                if rng.chance(0.6) { "true" } else { "false" },
+            );
+            "Application Opened"
+        }
+        2 => {
+            p.num("product_id", 100 + rng.below(400))
+                .num("price", format!("{:.2}", 5.0 + rng.unit() * 95.0))
+                .str("currency", "EUR");
+            "Product Viewed"
+        }
+        3 => {
+            p.num("product_id", 100 + rng.below(400))
+                .num("quantity", 1 + rng.below(3));
+            "Product Added"
+        }
+        4 => {
+            let n = 1 + rng.below(3);
+            let products: Vec<String> = (0..n)
+                .map(|_| format!("{{\"product_id\":{},\"quantity\":1}}", 100 + rng.below(400)))
+                .collect();
+            p.str("order_id", &format!("o-{:x}", rng.next_u64() >> 24))
+                .num("revenue", format!("{:.2}", 20.0 + rng.unit() * 180.0))
+                .str("currency", "EUR")
+                .raw("products", &format!("[{}]", products.join(",")));
+            "Order Completed"
+        }
+        5 => {
+            p.str("campaign", "spring-sale");
+            "Push Notification Opened"
+        }
+        6 => {
+            p.num("items", 1 + rng.below(4));
+            "Cart-Abandoned"
+        }
+        7 => {
+            p.num("interval_s", 60);
+            "Heartbeat Sent"
+        }
+        _ => {
+            p.str("query", pick(rng, &["shoes", "jacket", "gift card"]))
+                .num("results", rng.below(120));
+            "Products Searched"
+        }
+    }
 }
 
 /// The context of an event of `source` by profile `who`.

@@ -1,0 +1,181 @@
+//! Recovery of the last segment of a log after a clean close or a crash: scan
+//! its records, judge what follows the last complete batch (a torn tail is cut
+//! and reported; damage followed by valid records is corruption), then restore
+//! the reserved space. FORMAT.md §2.5 states the rules; each is one step here.
+
+use std::path::Path;
+
+use super::scan::{self, Scan, Stop};
+use super::{Recovered, RecoveryMode, Segment, TailRepair};
+use crate::error::{Error, Result};
+use crate::io::{Map, OpenMode, VFile, Vfs};
+use crate::record::RecordView;
+
+/// Where the last segment is being recovered, and how.
+pub(crate) struct Recovery<'a> {
+    pub(crate) fs: &'a dyn Vfs,
+    pub(crate) path: &'a Path,
+    pub(crate) first_seq: u64,
+    pub(crate) store_id: [u8; 16],
+    pub(crate) mode: RecoveryMode,
+    /// False for a reader beside a live writer: nothing is judged or written.
+    pub(crate) writable: bool,
+}
+
+impl Segment {
+    /// Opens the last segment of a log after a clean close or a crash: scans its
+    /// records, cuts a torn tail (reporting it), and restores its reserved space.
+    /// `each(offset, record)` sees every record that is kept, in order.
+    ///
+    /// With `writable: false` (a read-only open beside a live writer) nothing is
+    /// written: the segment ends, for this reader, at its last complete batch.
+    pub(crate) fn recover(
+        how: &Recovery<'_>,
+        mut each: impl FnMut(usize, &RecordView<'_>),
+    ) -> Result<Recovered> {
+        let io = |e| Error::io(how.path, e);
+        let open_mode = if how.writable {
+            OpenMode::ReadWrite
+        } else {
+            OpenMode::ReadOnly
+        };
+        let file = how.fs.open(how.path, open_mode).map_err(io)?;
+        let len = file.len().map_err(io)?;
+        let Some(header) = Self::read_header(&*file, how.path, len)? else {
+            return Ok(Recovered::Uninitialised);
+        };
+        Self::check_header(&header, how.path, how.first_seq, how.store_id)?;
+        if let Some(trailer) = Self::read_trailer(&*file, how.path, len)? {
+            let sealed = Self::sealed_from(how.path.to_path_buf(), header, file, trailer)?;
+            return Ok(Recovered::Sealed(sealed));
+        }
+        let (found, repair) = how.scan(&*file, len, &mut each)?;
+        let map_len = if how.writable {
+            how.restore_space(&*file, found.end, repair.is_some(), len, header.capacity)?;
+            header.capacity
+        } else {
+            len
+        };
+        let map = file.map(map_len).map_err(io)?;
+        let segment = Segment::new(
+            how.path.to_path_buf(),
+            how.first_seq,
+            header.capacity,
+            file,
+            map,
+            found.end,
+            found.last_seq,
+            false,
+        );
+        Ok(Recovered::Active(segment, repair))
+    }
+}
+
+impl Recovery<'_> {
+    /// Scans the records, reports the kept ones to `each`, and judges the tail.
+    fn scan(
+        &self,
+        file: &dyn VFile,
+        len: u64,
+        each: &mut impl FnMut(usize, &RecordView<'_>),
+    ) -> Result<(Scan, Option<TailRepair>)> {
+        let io = |e| Error::io(self.path, e);
+        // The writer scans through a map (nothing else touches the file). A reader
+        // beside a live writer copies the file instead: the writer may shrink it
+        // (seal, close) at any moment, which would fault a map read past the end.
+        let scan_map = if self.writable {
+            file.map(len).map_err(io)?
+        } else {
+            Map::of_bytes(file.read_all().map_err(io)?.into_boxed_slice())
+        };
+        let data = scan_map.prefix(len as usize);
+        let mut records = Vec::new();
+        let found = scan::scan(data, self.first_seq, |offset, record| {
+            records.push((offset, *record))
+        });
+        // Only the writer judges the tail: a reader sees the writer's bytes in
+        // flight and simply stops at the last complete batch.
+        let repair = if self.writable {
+            self.judge_tail(data, &found)?
+        } else {
+            None
+        };
+        for (offset, record) in records.iter().take(found.records as usize) {
+            each(*offset, record);
+        }
+        Ok((found, repair))
+    }
+
+    /// What follows the last complete batch: nothing (zeros), a torn tail to cut
+    /// (reported), or damage followed by valid records (corruption, unless the
+    /// mode salvages the prefix).
+    fn judge_tail(&self, data: &[u8], found: &Scan) -> Result<Option<TailRepair>> {
+        let Some(garbage_end) = scan::nonzero_end(data, found.end) else {
+            return Ok(None);
+        };
+        let next_seq = found.last_seq.wrapping_add(1);
+        let valid_after = |at: usize| {
+            self.mode == RecoveryMode::TolerateTornTail
+                && scan::find_valid_record(data, at, next_seq).is_some()
+        };
+        let reason = match found.stop {
+            Stop::Damaged { offset, reason } => {
+                if valid_after(offset) {
+                    return Err(self.not_a_torn_tail(offset, reason));
+                }
+                reason
+            }
+            Stop::Clean => {
+                // The scan met zeros where a header belongs. Valid records after
+                // them mean a zeroed record, not the end of the data.
+                let at = found.valid_end;
+                if valid_after(at) {
+                    return Err(self.not_a_torn_tail(at, "a zeroed record header"));
+                }
+                if at > found.end {
+                    "incomplete batch at the end of the segment"
+                } else {
+                    "zeroed bytes followed by garbage at the end of the segment"
+                }
+            }
+        };
+        Ok(Some(TailRepair {
+            file: self.path.to_path_buf(),
+            offset: found.end as u64,
+            dropped_bytes: (garbage_end - found.end) as u64,
+            reason: reason.to_owned(),
+        }))
+    }
+
+    fn not_a_torn_tail(&self, offset: usize, what: &str) -> Error {
+        Error::corrupt(
+            self.path,
+            offset as u64,
+            format!(
+                "{what}, followed by valid records (not a torn tail; \
+                 open with RecoveryMode::SalvagePrefix to cut here)"
+            ),
+        )
+    }
+
+    /// The writer cuts the damage (a shorter future record must never be followed
+    /// by stale valid-looking bytes) and reserves the capacity again, durably.
+    fn restore_space(
+        &self,
+        file: &dyn VFile,
+        end: usize,
+        cut: bool,
+        len: u64,
+        capacity: u64,
+    ) -> Result<()> {
+        let io = |e| Error::io(self.path, e);
+        if cut {
+            file.set_len(end as u64).map_err(io)?;
+        }
+        if cut || len < capacity {
+            file.allocate(capacity).map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
+        Ok(())
+    }
+}
