@@ -9,58 +9,17 @@
 //! and `RecoveryMode::SalvagePrefix` opens, cuts there and reports the cut.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
+use crate::support::records::{Rec, records};
+use crate::support::store::mem_options;
+use crate::support::store::{assert_verify_reports, event};
+use firstlog::testing::HEADER_BYTES;
 use firstlog::testing::{CrashMode, MemFs, Vfs};
-use firstlog::testing::{HEADER_BYTES, RecordHeader};
-use firstlog::{Durability, Error, NewEvent, Options, RecoveryMode, Store};
+use firstlog::{Durability, Error, Options, RecoveryMode, Store};
 
-const SEGMENT_HEADER_BYTES: usize = 64;
 const DIR: &str = "/bitflip";
 /// Records per segment: two sealed segments, then the active one.
 const PER_SEGMENT: u64 = 30;
-
-fn options(fs: &MemFs) -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(fs.clone()))
-}
-
-fn event(key: &str, i: u64) -> NewEvent {
-    NewEvent::new(["Page Viewed", "Button Clicked"][(i % 2) as usize], key)
-        .profile(format!("user-{}", i % 4))
-        .timestamp_ms(1_700_000_000_000 + i as i64 * 1000)
-        .property("i", i)
-        .property("title", "t".repeat(9 + (i % 5) as usize))
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Rec {
-    start: usize,
-    body_end: usize,
-    end: usize,
-    seq: u64,
-}
-
-fn records(data: &[u8]) -> Vec<Rec> {
-    let mut out = Vec::new();
-    let mut pos = SEGMENT_HEADER_BYTES;
-    while let Some(tail) = data.get(pos..) {
-        let Ok(h) = RecordHeader::read_from(tail) else {
-            break;
-        };
-        let end = pos + h.padded_len();
-        out.push(Rec {
-            start: pos,
-            body_end: pos + HEADER_BYTES + h.body_len as usize,
-            end,
-            seq: h.seq,
-        });
-        pos = end;
-    }
-    out
-}
 
 fn seg_path(first_seq: u64) -> PathBuf {
     Path::new(DIR).join(format!("{first_seq:020}.seg"))
@@ -74,7 +33,7 @@ fn idx_path(first_seq: u64) -> PathBuf {
 /// closed, as after a process kill). Returns the file system and every event's JSON.
 fn build() -> (MemFs, Vec<String>) {
     let fs = MemFs::new();
-    let store = Store::open_with(DIR, options(&fs)).unwrap();
+    let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
     let key = store
         .create_source("Help Desk")
         .unwrap()
@@ -165,7 +124,7 @@ fn bitflip_in_sealed_segment_header_or_body_fails_the_read() {
             );
             let fs = flipped(&base, &path, byte);
             // Opening does not drop anything: every record is still counted.
-            let store = Store::open_with(DIR, options(&fs))
+            let store = Store::open_with(DIR, mem_options(&fs))
                 .unwrap_or_else(|e| panic!("{ctx}: open failed: {e}"));
             assert_eq!(store.open_report().records, events.len() as u64, "{ctx}");
             assert_eq!(store.stats().events, events.len() as u64, "{ctx}");
@@ -187,15 +146,7 @@ fn bitflip_in_sealed_segment_header_or_body_fails_the_read() {
             if !is_corrupt_at(&err, &path, rec.start) {
                 misplaced += 1;
             }
-            let report = store.verify().unwrap();
-            assert!(
-                report
-                    .problems
-                    .iter()
-                    .any(|p| p.file == path && p.offset == rec.start as u64),
-                "{ctx}: verify: {:?}",
-                report.problems
-            );
+            assert_verify_reports(&store, &path, rec.start as u64, &ctx);
             cases += 1;
         }
     }
@@ -213,7 +164,7 @@ fn flip_seq_bit_then_roll(
     let fs = MemFs::new();
     let events: Vec<String>;
     {
-        let store = Store::open_with(DIR, options(&fs)).unwrap();
+        let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
         let key = store
             .create_source("Help Desk")
             .unwrap()
@@ -239,7 +190,7 @@ fn read_from_names_the_damaged_record() {
     // Record seq 7 (0b111) with bit 1 flipped claims seq 5.
     let (fs, path, rec, _) = flip_seq_bit_then_roll(|r| r[6], 1);
     assert_eq!(rec.seq, 7);
-    let store = Store::open_with(DIR, options(&fs)).unwrap();
+    let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
     let err = store
         .read_from(1)
         .find_map(Result::err)
@@ -253,7 +204,7 @@ fn read_from_does_not_silently_skip_a_damaged_last_record() {
     // active segment after it is empty.
     let (fs, path, rec, events) = flip_seq_bit_then_roll(|r| r[r.len() - 1], 2);
     assert_eq!(rec.seq, 12);
-    let store = Store::open_with(DIR, options(&fs)).unwrap();
+    let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
     assert_eq!(store.last_seq(), 12);
     let got: Vec<_> = store.read_from(1).collect();
     let errors: Vec<&Error> = got.iter().filter_map(|r| r.as_ref().err()).collect();
@@ -278,7 +229,7 @@ fn bitflip_in_sealed_segment_padding_is_reported_by_verify() {
         for byte in rec.body_end..rec.end {
             let ctx = format!("flip in padding of seq {} at byte {byte}", rec.seq);
             let fs = flipped(&base, &path, byte);
-            let store = Store::open_with(DIR, options(&fs)).unwrap();
+            let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
             assert_eq!(store.open_report().records, events.len() as u64, "{ctx}");
             // The event bytes are intact; a read returns the right event or
             // `Corrupt` at the record, never a wrong event (read_all checks that).
@@ -286,15 +237,7 @@ fn bitflip_in_sealed_segment_padding_is_reported_by_verify() {
             for err in [query_err, log_err].into_iter().flatten() {
                 assert!(is_corrupt_at(&err, &path, rec.start), "{ctx}: {err:?}");
             }
-            let report = store.verify().unwrap();
-            assert!(
-                report
-                    .problems
-                    .iter()
-                    .any(|p| p.file == path && p.offset == rec.start as u64),
-                "{ctx}: verify: {:?}",
-                report.problems
-            );
+            assert_verify_reports(&store, &path, rec.start as u64, &ctx);
         }
     }
 }
@@ -305,7 +248,7 @@ fn bitflip_in_sealed_segment_padding_fails_the_read() {
     let (path, targets) = sealed_targets(&base);
     let rec = targets[1];
     let fs = flipped(&base, &path, rec.end - 1);
-    let store = Store::open_with(DIR, options(&fs)).unwrap();
+    let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
     let source = store.sources()[0].id();
     let err = store
         .query(source)
@@ -330,7 +273,7 @@ fn bitflip_in_sealed_segment_with_its_index_gone_fails_the_open() {
             // Without its index the segment must be scanned to rebuild it: the
             // damage is corruption, not a reason to drop the rest of the segment.
             fs.remove(&idx_path(PER_SEGMENT + 1)).unwrap();
-            match Store::open_with(DIR, options(&fs)) {
+            match Store::open_with(DIR, mem_options(&fs)) {
                 Err(e) => assert!(is_corrupt_at(&e, &path, rec.start), "byte {byte}: {e:?}"),
                 Ok(store) => panic!(
                     "byte {byte}: opened, report {:?}, {} events",
@@ -428,7 +371,7 @@ fn bitflip_in_the_middle_of_the_active_segment() {
         let nonzero_end = damaged.iter().rposition(|&b| b != 0).unwrap() + 1;
 
         // Default: damage followed by valid records is corruption, not a torn tail.
-        match Store::open_with(DIR, options(&fs)) {
+        match Store::open_with(DIR, mem_options(&fs)) {
             Err(e) => {
                 assert!(is_corrupt_at(&e, &path, rec.start), "{ctx}: {e:?}");
                 let message = e.to_string();
@@ -442,7 +385,7 @@ fn bitflip_in_the_middle_of_the_active_segment() {
         assert_eq!(fs.read(&path).unwrap(), expected, "{ctx}");
 
         // SalvagePrefix cuts at the damage and says so.
-        let store = Store::open_with(DIR, options(&fs).recovery(RecoveryMode::SalvagePrefix))
+        let store = Store::open_with(DIR, mem_options(&fs).recovery(RecoveryMode::SalvagePrefix))
             .unwrap_or_else(|e| panic!("{ctx}: salvage open failed: {e}"));
         let repair = store
             .open_report()

@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use firstlog::testing::{CrashMode, FaultPlan, FaultyFs, MemFs, Vfs};
-use firstlog::{Durability, Error, NewEvent, Options, Source, Store};
+use crate::support::store::{mem_store, options};
+use firstlog::testing::{CrashMode, FaultPlan, FaultyFs, MemFs};
+use firstlog::{Error, NewEvent, Source, Store};
 
 const CRASH_MODES: [CrashMode; 4] = [
     CrashMode::KeepAll,
@@ -16,14 +17,6 @@ const CRASH_MODES: [CrashMode; 4] = [
     CrashMode::Torn,
     CrashMode::Chaos,
 ];
-
-fn mem_options(fs: impl Vfs) -> Options {
-    // Small segments: MemFs holds whole segment files in memory.
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(fs))
-}
 
 fn names(store: &Store) -> Vec<String> {
     store
@@ -87,7 +80,7 @@ fn create_list_and_look_up() {
 
 #[test]
 fn invalid_source_names_are_refused_and_change_nothing() {
-    let store = Store::open_with("/mem", mem_options(MemFs::new())).unwrap();
+    let store = mem_store(options());
     let a = store.create_source("Help Desk").unwrap();
     for bad in ["", "   ", &"x".repeat(201)] {
         assert!(
@@ -107,7 +100,7 @@ fn invalid_source_names_are_refused_and_change_nothing() {
 
 #[test]
 fn rename_keeps_id_and_key() {
-    let store = Store::open_with("/mem", mem_options(MemFs::new())).unwrap();
+    let store = mem_store(options());
     let a = store.create_source("Help Desk").unwrap();
     let renamed = store.rename_source(a.id(), "Support Desk").unwrap();
     assert_eq!(renamed.id(), a.id());
@@ -125,7 +118,7 @@ fn rename_keeps_id_and_key() {
 
 #[test]
 fn rotation_refuses_the_old_key_and_accepts_the_new() {
-    let store = Store::open_with("/mem", mem_options(MemFs::new())).unwrap();
+    let store = mem_store(options());
     let a = store.create_source("Help Desk").unwrap();
     let b = store.create_source("Web Application").unwrap();
     store
@@ -165,7 +158,7 @@ fn rotation_refuses_the_old_key_and_accepts_the_new() {
 
 #[test]
 fn disable_refuses_and_enable_resumes() {
-    let store = Store::open_with("/mem", mem_options(MemFs::new())).unwrap();
+    let store = mem_store(options());
     let a = store.create_source("Help Desk").unwrap();
     let b = store.create_source("Web Application").unwrap();
     store
@@ -203,7 +196,7 @@ fn disable_refuses_and_enable_resumes() {
 
 #[test]
 fn write_keys_are_long_printable_and_distinct() {
-    let store = Store::open_with("/mem", mem_options(MemFs::new())).unwrap();
+    let store = mem_store(options());
     let a = store.create_source("Help Desk").unwrap();
     let mut keys = vec![a.write_key().to_owned()];
     for i in 0..40 {
@@ -336,7 +329,7 @@ fn a_leftover_temp_file_is_harmless() {
 /// Opens the store on `fs` and returns its source names, panicking with
 /// `context` when the catalog is unreadable.
 fn reopen_names(fs: MemFs, context: &str) -> Vec<String> {
-    match Store::open_with("/mem", mem_options(fs)) {
+    match Store::open_with("/mem", options().fs(Arc::new(fs))) {
         Ok(store) => names(&store),
         Err(e) => panic!("{context}: store does not open after the crash: {e}"),
     }
@@ -348,7 +341,7 @@ fn a_crash_after_each_catalog_change_keeps_it() {
         for seed in 0..8u64 {
             let context = format!("mode {mode:?} seed {seed}");
             let mem = MemFs::new();
-            let store = Store::open_with("/mem", mem_options(mem.clone())).unwrap();
+            let store = Store::open_with("/mem", options().fs(Arc::new(mem.clone()))).unwrap();
             let a = store.create_source("Help Desk").unwrap();
             assert_eq!(
                 reopen_names(mem.crash(mode, seed), &context),
@@ -359,7 +352,7 @@ fn a_crash_after_each_catalog_change_keeps_it() {
             let rotated = store.rotate_write_key(a.id()).unwrap();
             store.disable_source(a.id()).unwrap();
             let crashed = mem.crash(mode, seed);
-            let reopened = Store::open_with("/mem", mem_options(crashed)).unwrap();
+            let reopened = Store::open_with("/mem", options().fs(Arc::new(crashed))).unwrap();
             let s = reopened.source(a.id()).unwrap();
             assert_eq!(s.name(), "Support", "{context}");
             assert_eq!(s.write_key(), rotated.write_key(), "{context}");
@@ -381,7 +374,8 @@ fn a_crash_in_the_middle_of_a_catalog_write_leaves_old_or_new() {
                 let context = format!("failing op +{n}, mode {mode:?}, seed {seed}");
                 let mem = MemFs::new();
                 let faulty = FaultyFs::new(mem.clone());
-                let store = Store::open_with("/mem", mem_options(faulty.clone())).unwrap();
+                let store =
+                    Store::open_with("/mem", options().fs(Arc::new(faulty.clone()))).unwrap();
                 store.create_source("Help Desk").unwrap();
                 faulty.set_plan(FaultPlan {
                     fail_at: Some(faulty.ops() + n),

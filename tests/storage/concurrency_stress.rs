@@ -9,17 +9,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use firstlog::{Durability, Event, NewEvent, Options, SourceId, Store};
+use crate::support::store::options;
+use firstlog::{Durability, Event, NewEvent, SourceId, Store};
 
 /// How long each durability mode is hammered (the whole file runs about 3 s).
 const RUN: Duration = Duration::from_millis(1400);
 const SOURCES: usize = 3;
-
-fn options(durability: Durability) -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(durability)
-}
 
 /// The payload of event `uid`: its length and content are a function of the uid,
 /// so a torn, mixed or misplaced record cannot pass for a complete one.
@@ -59,7 +54,7 @@ type Acked = BTreeMap<u64, (SourceId, u64)>;
 
 fn hammer(durability: Durability) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), options(durability)).unwrap();
+    let store = Store::open_with(dir.path(), options().durability(durability)).unwrap();
     let sources: Vec<_> = (0..SOURCES)
         .map(|i| store.create_source(&format!("Source {i}")).unwrap())
         .collect();
@@ -237,7 +232,7 @@ fn hammer(durability: Durability) {
     assert!(stats.segments > 3, "no rolls happened: {stats:?}");
     store.close().unwrap();
     drop(store);
-    let store = Store::open_with(dir.path(), options(durability)).unwrap();
+    let store = Store::open_with(dir.path(), options().durability(durability)).unwrap();
     assert!(store.open_report().is_clean(), "{:?}", store.open_report());
     check_store(&store);
     let report = store.verify().unwrap();

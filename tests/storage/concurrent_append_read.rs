@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::support::store::options;
 use firstlog::testing::SplitMix64;
-use firstlog::{Durability, Event, Map, NewEvent, Options, Source, Store};
+use firstlog::{Durability, Event, Map, NewEvent, Source, Store};
 use parking_lot::Mutex;
 
 const WRITERS: u32 = 4;
@@ -29,12 +30,6 @@ const NAMES: [&str; 4] = [
 /// Acknowledged events: seq -> (writer, n). Every entry was acknowledged before
 /// it was inserted.
 type Acked = Arc<Mutex<BTreeMap<u64, (u32, u32)>>>;
-
-fn options(durability: Durability) -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(durability)
-}
 
 /// Which source event `n` of `writer` goes to.
 fn source_of(writer: u32, n: u32) -> usize {
@@ -313,7 +308,7 @@ fn check_all(store: &Store, sources: &[Source], model: &BTreeMap<u64, (u32, u32)
 
 fn run(durability: Durability) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), options(durability)).unwrap();
+    let store = Store::open_with(dir.path(), options().durability(durability)).unwrap();
     let sources: Vec<Source> = ["www Marketing Page", "Help Desk", "Web App"]
         .iter()
         .map(|name| store.create_source(name).unwrap())
@@ -376,7 +371,7 @@ fn run(durability: Durability) {
     store.close().unwrap();
     drop(store);
 
-    let store = Store::open_with(dir.path(), options(durability)).unwrap();
+    let store = Store::open_with(dir.path(), options().durability(durability)).unwrap();
     assert!(store.open_report().is_clean(), "{:?}", store.open_report());
     assert_eq!(store.open_report().records, total);
     check_all(&store, &sources, &model);

@@ -11,33 +11,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::records::{SEGMENT_HEADER_BYTES, records};
+use crate::support::store::mem_options;
+use crate::support::store::{assert_verify_reports, event};
 use firstlog::testing::{CrashMode, MemFs, Vfs};
-use firstlog::testing::{FLAG_END_OF_BATCH, RecordHeader};
-use firstlog::{Durability, Error, NewEvent, Options, RecoveryMode, SourceId, Store};
+use firstlog::{Error, NewEvent, RecoveryMode, SourceId, Store};
 
-const SEGMENT_HEADER_BYTES: usize = 64;
 const TRAILER_BYTES: usize = 64;
 
 fn dir() -> PathBuf {
     PathBuf::from("/sweep")
-}
-
-fn options(fs: &MemFs) -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(fs.clone()))
-}
-
-fn event(key: &str, i: u64) -> NewEvent {
-    NewEvent::new(
-        ["Page Viewed", "Button Clicked", "Form Submitted"][(i % 3) as usize],
-        key,
-    )
-    .profile(format!("user-{}", i % 4))
-    .timestamp_ms(1_700_000_000_000 + i as i64 * 1000)
-    .property("i", i)
-    .property("text", "x".repeat((i % 5) as usize * 7))
 }
 
 type Files = BTreeMap<String, Vec<u8>>;
@@ -48,7 +31,7 @@ type Files = BTreeMap<String, Vec<u8>>;
 /// JSON of every event by sequence number, and the sources.
 fn pristine() -> (Files, Files, BTreeMap<u64, String>, Vec<SourceId>) {
     let mem = MemFs::new();
-    let store = Store::open_with(dir(), options(&mem)).unwrap();
+    let store = Store::open_with(dir(), mem_options(&mem)).unwrap();
     let a = store.create_source("Web App").unwrap();
     let b = store.create_source("Help Desk").unwrap();
     let key = |i: u64| {
@@ -128,39 +111,6 @@ fn restore(files: &Files) -> MemFs {
         mem.write(&dir().join(name), bytes.clone());
     }
     mem
-}
-
-/// A record of a segment file: where it starts and ends, its seq, and where its
-/// batch (atomic unit) starts.
-#[derive(Clone, Copy, Debug)]
-struct Rec {
-    start: usize,
-    end: usize,
-    seq: u64,
-    batch_start: usize,
-    batch_first_seq: u64,
-}
-
-fn records(bytes: &[u8]) -> Vec<Rec> {
-    let mut out = Vec::new();
-    let mut pos = SEGMENT_HEADER_BYTES;
-    let mut batch = None;
-    while let Ok(h) = RecordHeader::read_from(&bytes[pos..]) {
-        let (batch_start, batch_first_seq) = *batch.get_or_insert((pos, h.seq));
-        let end = pos + h.padded_len();
-        out.push(Rec {
-            start: pos,
-            end,
-            seq: h.seq,
-            batch_start,
-            batch_first_seq,
-        });
-        if h.flags & FLAG_END_OF_BATCH != 0 {
-            batch = None;
-        }
-        pos = end;
-    }
-    out
 }
 
 /// Which read path met an error.
@@ -302,7 +252,7 @@ fn every_byte_of_every_file() {
             watchdog.tick(&what);
             cases += 1;
             let mem = damaged(&files, name, at);
-            let opened = Store::open_with(dir(), options(&mem));
+            let opened = Store::open_with(dir(), mem_options(&mem));
             if at < SEGMENT_HEADER_BYTES || at >= data_end {
                 let e = opened.err().unwrap_or_else(|| panic!("{what}: opened"));
                 assert_names(&e, &path, &what);
@@ -326,16 +276,7 @@ fn every_byte_of_every_file() {
                     "{what}: {via:?} named the wrong place: {e}"
                 );
             }
-            let report = store.verify().unwrap();
-            assert!(
-                report
-                    .problems
-                    .iter()
-                    .any(|p| p.file == path && p.offset == rec.start as u64),
-                "{what}: verify must name the damaged record at {}: {:?}",
-                rec.start,
-                report.problems
-            );
+            assert_verify_reports(&store, &path, rec.start as u64, &what);
         }
     }
 
@@ -354,7 +295,7 @@ fn every_byte_of_every_file() {
             watchdog.tick(&what);
             cases += 1;
             let mem = damaged(files, active, at);
-            let opened = Store::open_with(dir(), options(&mem));
+            let opened = Store::open_with(dir(), mem_options(&mem));
             if at < SEGMENT_HEADER_BYTES {
                 let e = opened.err().unwrap_or_else(|| panic!("{what}: opened"));
                 assert_names(&e, &path, &what);
@@ -405,7 +346,7 @@ fn every_byte_of_every_file() {
             watchdog.tick(&what);
             cases += 1;
             let mem = damaged(&files, name, at);
-            let store = Store::open_with(dir(), options(&mem))
+            let store = Store::open_with(dir(), mem_options(&mem))
                 .unwrap_or_else(|e| panic!("{what}: index damage must not stop open: {e}"));
             assert!(
                 store
@@ -432,7 +373,7 @@ fn every_byte_of_every_file() {
         watchdog.tick(&what);
         cases += 1;
         let mem = damaged(&files, "catalog", at);
-        let e = Store::open_with(dir(), options(&mem))
+        let e = Store::open_with(dir(), mem_options(&mem))
             .err()
             .unwrap_or_else(|| panic!("{what}: opened"));
         assert_names(&e, &path, &what);
@@ -451,7 +392,7 @@ fn a_missing_middle_segment_is_corrupt() {
     let mut damaged = files.clone();
     damaged.remove(segments[1]);
     damaged.remove(&segments[1].replace(".seg", ".idx"));
-    match Store::open_with(dir(), options(&restore(&damaged))) {
+    match Store::open_with(dir(), mem_options(&restore(&damaged))) {
         Err(Error::Corrupt { file, reason, .. }) => {
             assert_eq!(file, dir().join(segments[2]), "{reason}");
         }
@@ -471,7 +412,7 @@ fn a_missing_first_segment_is_reported() {
     let mut damaged = files.clone();
     damaged.remove(&first);
     damaged.remove(&first.replace(".seg", ".idx"));
-    match Store::open_with(dir(), options(&restore(&damaged))) {
+    match Store::open_with(dir(), mem_options(&restore(&damaged))) {
         Err(e) => assert!(e.is_corruption(), "{e:?}"),
         Ok(store) => {
             let first_seq = store.read_from(1).next().map(|e| e.unwrap().seq());
@@ -505,7 +446,7 @@ fn a_zeroed_record_followed_by_valid_records_is_corrupt() {
             let mut damaged = files.clone();
             damaged.get_mut(&active).unwrap()[rec.start..end].fill(0);
             let what = format!("{what} of seq {} zeroed", rec.seq);
-            match Store::open_with(dir(), options(&restore(&damaged))) {
+            match Store::open_with(dir(), mem_options(&restore(&damaged))) {
                 Err(Error::Corrupt { file, offset, .. }) => {
                     assert_eq!((file, offset), (path.clone(), rec.start as u64), "{what}");
                 }
@@ -517,7 +458,7 @@ fn a_zeroed_record_followed_by_valid_records_is_corrupt() {
                 ),
                 Err(e) => panic!("{what}: {e:?}"),
             }
-            let salvage = options(&restore(&damaged)).recovery(RecoveryMode::SalvagePrefix);
+            let salvage = mem_options(&restore(&damaged)).recovery(RecoveryMode::SalvagePrefix);
             let store = Store::open_with(dir(), salvage).unwrap();
             assert_eq!(store.last_seq(), rec.batch_first_seq - 1, "{what}");
             assert!(store.open_report().tail_repair.is_some(), "{what}");

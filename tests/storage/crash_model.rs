@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use firstlog::testing::{CrashMode, FileMap, LockGuard, MemFs, OpenMode, VFile, Vfs};
+use crate::support::fs::{HookedFs, Hooks};
+use firstlog::testing::{CrashMode, MemFs, Vfs};
 use firstlog::{Durability, Error, Map, NewEvent, Options, RecoveryMode, Source, Store};
 use parking_lot::Mutex;
 use proptest::prelude::*;
@@ -24,128 +25,79 @@ fn dir() -> PathBuf {
 
 // ---- a MemFs that remembers what was synced -----------------------------------------
 
-/// `MemFs` plus, per file, its content at its last successful `sync_data`: what
-/// FORMAT.md §3 promises survives a power loss ("writes that were synced are
-/// intact"). Every simulated crash is checked against it, so a lost synced event
-/// is the engine's fault, never the simulator's.
-#[derive(Clone, Default)]
-struct Tracked {
+/// Per file, its content at its last successful `sync_data`: what FORMAT.md §3
+/// promises survives a power loss ("writes that were synced are intact"). Every
+/// simulated crash is checked against it, so a lost synced event is the
+/// engine's fault, never the simulator's.
+#[derive(Default)]
+struct Synced {
     mem: MemFs,
-    synced: Arc<Mutex<HashMap<PathBuf, Vec<u8>>>>,
+    bytes: Mutex<HashMap<PathBuf, Vec<u8>>>,
 }
 
-impl Tracked {
-    fn new(mem: MemFs) -> Self {
-        let synced = Arc::new(Mutex::new(HashMap::new()));
-        // Everything on a freshly crashed disk is durable.
-        if let Ok(names) = mem.list(&dir()) {
-            for name in names {
-                let path = dir().join(name);
-                if let Some(bytes) = mem.read(&path) {
-                    synced.lock().insert(path, bytes);
-                }
-            }
+impl Hooks for Synced {
+    fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
+        // The bytes there before the sync are durable after it (other threads may
+        // write or shrink the file meanwhile: the snapshot is taken atomically, and
+        // before, so it never claims more than the sync covered).
+        let mut synced = self.bytes.lock();
+        let before = self.mem.read(path);
+        sync()?;
+        if let Some(bytes) = before {
+            synced.insert(path.to_path_buf(), bytes);
         }
-        Tracked { mem, synced }
+        Ok(())
     }
-
-    /// A simulated power loss now, and whether some byte that was synced and not
-    /// overwritten since differs in it (the simulator broke FORMAT.md §3). Holds the
-    /// snapshot lock throughout, so a background sync (`Interval`) cannot land
-    /// between the crash and the check.
-    fn crash(&self, mode: CrashMode, seed: u64) -> (MemFs, bool) {
-        let synced = self.synced.lock();
-        let crashed = self.mem.crash(mode, seed);
-        let damaged = synced.iter().any(|(path, snap)| {
-            let (Some(now), Some(after)) = (self.mem.read(path), crashed.read(path)) else {
-                return false;
-            };
-            // Bytes that were synced and not overwritten since must be in `after`.
-            let n = snap.len().min(now.len());
-            (0..n).any(|i| snap[i] == now[i] && after.get(i) != Some(&snap[i]))
-        });
-        (crashed, damaged)
-    }
-}
-
-impl Vfs for Tracked {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.mem.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.mem.list(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn VFile>> {
-        Ok(Arc::new(TrackedFile {
-            inner: self.mem.open(path, mode)?,
-            path: path.to_path_buf(),
-            mem: self.mem.clone(),
-            synced: self.synced.clone(),
-        }))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.mem.rename(from, to)?;
-        let mut synced = self.synced.lock();
+    fn renamed(&self, from: &Path, to: &Path) {
+        let mut synced = self.bytes.lock();
         match synced.remove(from) {
             Some(bytes) => synced.insert(to.to_path_buf(), bytes),
             None => synced.remove(to),
         };
-        Ok(())
     }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.mem.remove(path)?;
-        self.synced.lock().remove(path);
-        Ok(())
-    }
-    fn exists(&self, path: &Path) -> bool {
-        self.mem.exists(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.mem.sync_dir(dir)
-    }
-    fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>> {
-        self.mem.try_lock(dir)
+    fn removed(&self, path: &Path) {
+        self.bytes.lock().remove(path);
     }
 }
 
-struct TrackedFile {
-    inner: Arc<dyn VFile>,
-    path: PathBuf,
-    mem: MemFs,
-    synced: Arc<Mutex<HashMap<PathBuf, Vec<u8>>>>,
-}
+/// A `MemFs` that remembers what each sync made durable.
+type Tracked = HookedFs<Synced>;
 
-impl VFile for TrackedFile {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_exact_at(buf, offset)
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.inner.write_all_at(buf, offset)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        // The bytes there before the sync are durable after it (other threads may
-        // write or shrink the file meanwhile: the snapshot is taken atomically, and
-        // before, so it never claims more than the sync covered).
-        let mut synced = self.synced.lock();
-        let before = self.mem.read(&self.path);
-        self.inner.sync_data()?;
-        if let Some(bytes) = before {
-            synced.insert(self.path.clone(), bytes);
+/// A tracked file system over `mem`, on which everything is durable (a freshly
+/// crashed disk).
+fn tracked(mem: MemFs) -> Tracked {
+    let mut bytes = HashMap::new();
+    if let Ok(names) = mem.list(&dir()) {
+        for name in names {
+            let path = dir().join(name);
+            if let Some(content) = mem.read(&path) {
+                bytes.insert(path, content);
+            }
         }
-        Ok(())
     }
-    fn allocate(&self, len: u64) -> io::Result<()> {
-        self.inner.allocate(len)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-    fn map(&self, len: u64) -> io::Result<FileMap> {
-        self.inner.map(len)
-    }
+    let synced = Synced {
+        mem: mem.clone(),
+        bytes: Mutex::new(bytes),
+    };
+    HookedFs::new(mem, synced)
+}
+
+/// A simulated power loss now, and whether some byte that was synced and not
+/// overwritten since differs in it (the simulator broke FORMAT.md §3). Holds the
+/// snapshot lock throughout, so a background sync (`Interval`) cannot land
+/// between the crash and the check.
+fn crash(fs: &Tracked, mode: CrashMode, seed: u64) -> (MemFs, bool) {
+    let synced = fs.hooks.bytes.lock();
+    let crashed = fs.mem.crash(mode, seed);
+    let damaged = synced.iter().any(|(path, snap)| {
+        let (Some(now), Some(after)) = (fs.mem.read(path), crashed.read(path)) else {
+            return false;
+        };
+        // Bytes that were synced and not overwritten since must be in `after`.
+        let n = snap.len().min(now.len());
+        (0..n).any(|i| snap[i] == now[i] && after.get(i) != Some(&snap[i]))
+    });
+    (crashed, damaged)
 }
 
 // ---- the operations and the model --------------------------------------------------
@@ -251,7 +203,7 @@ fn open(fs: &Tracked, durability: Durability) -> Store {
 
 /// Runs one case: the ops against the store and the model.
 fn run(ops: &[Op], durability: Durability) -> Result<(), TestCaseError> {
-    let mut fs = Tracked::new(MemFs::new());
+    let mut fs = tracked(MemFs::new());
     let mut store = open(&fs, durability);
     let sources: Vec<Source> = ["Web App", "Help Desk"]
         .iter()
@@ -306,7 +258,7 @@ fn run(ops: &[Op], durability: Durability) -> Result<(), TestCaseError> {
                 // Record what readers of the live store see, then lose power.
                 let live = read_log(&store, &mut model.json, true);
                 prop_assert_eq!(&live, &model.log);
-                let (crashed, damaged) = fs.crash(mode, seed);
+                let (crashed, damaged) = crash(&fs, mode, seed);
                 prop_assert!(
                     !damaged,
                     "the {:?} crash (seed {}) damaged synced bytes (FORMAT.md §3)",
@@ -314,7 +266,7 @@ fn run(ops: &[Op], durability: Durability) -> Result<(), TestCaseError> {
                     seed
                 );
                 drop(store);
-                fs = Tracked::new(crashed);
+                fs = tracked(crashed);
                 let opened =
                     Store::open_with(dir(), options(&fs, durability, RecoveryMode::default()));
                 store = match opened {
@@ -433,7 +385,7 @@ fn crash_keeps_synced_bytes() {
     let mut failures = Vec::new();
     for seed in 0..64u64 {
         for mode in [CrashMode::Torn, CrashMode::Chaos] {
-            let fs = Tracked::new(MemFs::new());
+            let fs = tracked(MemFs::new());
             let store = open(&fs, Durability::Buffered);
             let key = store
                 .create_source("Web App")
@@ -443,10 +395,10 @@ fn crash_keeps_synced_bytes() {
             store.collect(event(&key, 1, 10)).unwrap();
             store.sync().unwrap();
             store.collect(event(&key, 2, 10)).unwrap();
-            let (crashed, damaged) = fs.crash(mode, seed);
+            let (crashed, damaged) = crash(&fs, mode, seed);
             assert!(!damaged, "{mode:?} seed {seed} damaged synced bytes");
             drop(store);
-            let fs = Tracked::new(crashed);
+            let fs = tracked(crashed);
             let recovered = Store::open_with(
                 dir(),
                 options(&fs, Durability::Buffered, RecoveryMode::SalvagePrefix),

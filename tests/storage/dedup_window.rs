@@ -7,24 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::store::options;
+use crate::support::store::{event_at, mem_store};
 use firstlog::testing::MemFs;
 use firstlog::testing::SplitMix64;
 use firstlog::testing::message_hash;
-use firstlog::{Durability, Event, NewEvent, Options, Receipt, Source, Store};
-
-fn options() -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-}
-
-fn mem_store(options: Options) -> Store {
-    Store::open_with("/mem", options.fs(Arc::new(MemFs::new()))).unwrap()
-}
-
-fn event_at(store: &Store, seq: u64) -> Event {
-    store.read_from(seq).next().unwrap().unwrap()
-}
+use firstlog::{NewEvent, Receipt, Source, Store};
 
 fn msg(source: &Source, id: &str) -> NewEvent {
     NewEvent::new("Order Completed", source.write_key()).message_id(id)

@@ -8,16 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use firstlog::testing::{FileMap, LockGuard, MemFs, OpenMode, VFile, Vfs};
+use crate::support::fs::{HookedFs, Hooks};
+use firstlog::testing::MemFs;
 use firstlog::{Durability, NewEvent, Options, Store};
 
-/// A file system whose segment fdatasyncs can be held at a gate, and counted.
-#[derive(Clone)]
-struct GatedFs {
-    inner: MemFs,
-    gate: Arc<Gate>,
-}
-
+/// Segment fdatasyncs held at a gate, and counted.
 #[derive(Default)]
 struct Gate {
     closed: Mutex<bool>,
@@ -42,66 +37,12 @@ impl Gate {
     }
 }
 
-struct GatedFile {
-    inner: Arc<dyn VFile>,
-    gate: Option<Arc<Gate>>,
-}
-
-impl Vfs for GatedFs {
-    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(dir)
-    }
-    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(dir)
-    }
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn VFile>> {
-        let is_segment = path.extension().is_some_and(|e| e == "seg");
-        Ok(Arc::new(GatedFile {
-            inner: self.inner.open(path, mode)?,
-            gate: is_segment.then(|| self.gate.clone()),
-        }))
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove(path)
-    }
-    fn exists(&self, path: &Path) -> bool {
-        self.inner.exists(path)
-    }
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.inner.sync_dir(dir)
-    }
-    fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>> {
-        self.inner.try_lock(dir)
-    }
-}
-
-impl VFile for GatedFile {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_exact_at(buf, offset)
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.inner.write_all_at(buf, offset)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        if let Some(gate) = &self.gate {
-            gate.pass();
+impl Hooks for Gate {
+    fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
+        if path.extension().is_some_and(|e| e == "seg") {
+            self.pass();
         }
-        self.inner.sync_data()
-    }
-    fn allocate(&self, len: u64) -> io::Result<()> {
-        self.inner.allocate(len)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn len(&self) -> io::Result<u64> {
-        self.inner.len()
-    }
-    fn map(&self, len: u64) -> io::Result<FileMap> {
-        self.inner.map(len)
+        sync()
     }
 }
 
@@ -117,11 +58,8 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn appenders_arriving_during_a_sync_share_the_next_one() {
-    let fs = GatedFs {
-        inner: MemFs::new(),
-        gate: Arc::new(Gate::default()),
-    };
-    let gate = fs.gate.clone();
+    let fs = HookedFs::new(MemFs::new(), Gate::default());
+    let gate = fs.hooks.clone();
     let options = Options::default()
         .segment_bytes(1 << 20)
         .durability(Durability::Sync)

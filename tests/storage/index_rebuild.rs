@@ -10,14 +10,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::support::store::options;
 use firstlog::testing::{CrashMode, MemFs};
-use firstlog::{Bucket, Durability, NewEvent, Options, Source, Store};
-
-fn options() -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-}
+use firstlog::{Bucket, NewEvent, Source, Store};
 
 const NAMES: [&str; 4] = [
     "Page Viewed",

@@ -7,29 +7,15 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::support::store::{event_at, mem_store, options};
 use firstlog::FnRule;
-use firstlog::testing::MemFs;
-use firstlog::{Durability, Error, Event, Map, Options, Scope, Source, Store, Value, Verdict};
-
-fn mem_store(options: Options) -> Store {
-    let options = options
-        .segment_bytes(256 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(MemFs::new()));
-    Store::open_with("/mem", options).unwrap()
-}
+use firstlog::{Error, Event, Map, Scope, Source, Value, Verdict};
 
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-fn event_at(store: &Store, seq: u64) -> Event {
-    let e = store.read_from(seq).next().unwrap().unwrap();
-    assert_eq!(e.seq(), seq);
-    e
 }
 
 fn object(json: &str) -> Map {
@@ -80,7 +66,7 @@ fn rendered(e: &Event) -> Vec<(String, Value)> {
 
 #[test]
 fn the_seed_payloads_round_trip() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let help_desk = store.create_source("Help Desk").unwrap();
     let key = help_desk.write_key();
 
@@ -184,7 +170,7 @@ const RICH_PROPERTIES: &str = r#"{
 
 #[test]
 fn values_keep_their_types_order_and_text() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let src = store.create_source("Web Application").unwrap();
     let payload = format!(
         r#"{{"event": "Order Completed", "write_key": "{}", "profile_id": "user-ü-7",
@@ -278,7 +264,7 @@ fn to_json_equals_what_was_accepted_after_rules() {
         d.profile_id = Some("from-rule".to_owned());
         Verdict::Keep
     });
-    let store = mem_store(Options::default().rule(Scope::All, Arc::new(rule)));
+    let store = mem_store(options().rule(Scope::All, Arc::new(rule)));
     let src = store.create_source("Web Application").unwrap();
     let payload = format!(
         r#"{{"event": "Form Submitted", "write_key": "{}", "timestamp": "2024-05-01T12:30:00+02:00",
@@ -304,7 +290,7 @@ fn to_json_equals_what_was_accepted_after_rules() {
 
 #[test]
 fn timestamps_in_both_forms() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let src = store.create_source("Web Application").unwrap();
     let key = src.write_key();
     let cases: [(&str, i64, &str); 7] = [
@@ -381,7 +367,7 @@ fn item_index(e: &Event) -> i64 {
 
 #[test]
 fn a_json_array_batch_with_per_item_outcomes() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let a = store.create_source("Web Application").unwrap();
     let b = store.create_source("Help Desk").unwrap();
     store
@@ -449,7 +435,7 @@ fn a_json_array_batch_with_per_item_outcomes() {
 
 #[test]
 fn an_object_batch_with_a_shared_write_key() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let a = store.create_source("Web Application").unwrap();
     let b = store.create_source("Help Desk").unwrap();
     let request = format!(
@@ -492,7 +478,7 @@ fn an_object_batch_with_a_shared_write_key() {
 
 #[test]
 fn batches_get_contiguous_seqs_while_others_collect() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let src = store.create_source("Web Application").unwrap();
     let key = src.write_key().to_owned();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -536,7 +522,7 @@ fn batches_get_contiguous_seqs_while_others_collect() {
 
 #[test]
 fn json_and_typed_collection_store_the_same_event() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let src: Source = store.create_source("Web Application").unwrap();
     let payload = format!(
         r#"{{"event": "Agent Assigned", "write_key": "{}", "profile_id": "p", "timestamp": 1700000000000,

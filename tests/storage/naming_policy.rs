@@ -5,23 +5,11 @@
 
 use std::sync::Arc;
 
+use crate::support::store::{mem_options, mem_store, options};
 use firstlog::FnRule;
 use firstlog::testing::MemFs;
-use firstlog::{
-    Draft, Durability, Error, NamingPolicy, NewEvent, Options, Scope, Source, Store, Verdict,
-};
+use firstlog::{Draft, Error, NamingPolicy, NewEvent, Scope, Source, Store, Verdict};
 use firstlog::{Violation, check_event_name};
-
-fn options(fs: &MemFs) -> Options {
-    Options::default()
-        .segment_bytes(256 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(fs.clone()))
-}
-
-fn mem_store() -> Store {
-    Store::open_with("/mem", options(&MemFs::new())).unwrap()
-}
 
 fn name_at(store: &Store, seq: u64) -> String {
     store
@@ -127,7 +115,7 @@ fn other_guideline_breaks_are_named() {
 #[test]
 fn warn_is_the_default_accepts_and_counts() {
     assert_eq!(NamingPolicy::default(), NamingPolicy::Warn);
-    let store = mem_store();
+    let store = mem_store(options());
     let src = store.create_source("Web Application").unwrap();
     let good = store
         .collect(NewEvent::new("Form Submitted", src.write_key()))
@@ -181,7 +169,7 @@ fn warn_is_the_default_accepts_and_counts() {
 #[test]
 fn off_stores_anything_without_a_word() {
     let fs = MemFs::new();
-    let store = Store::open_with("/mem", options(&fs).naming(NamingPolicy::Off)).unwrap();
+    let store = Store::open_with("/mem", mem_options(&fs).naming(NamingPolicy::Off)).unwrap();
     let src = store.create_source("Web Application").unwrap();
     for name in ["form submitted", "Product 126", "Cart-Abandoned", "x"] {
         let r = store.collect(NewEvent::new(name, src.write_key())).unwrap();
@@ -193,7 +181,7 @@ fn off_stores_anything_without_a_word() {
 
 #[test]
 fn enforce_rejects_with_the_violations() {
-    let store = mem_store();
+    let store = mem_store(options());
     store
         .set_naming_policy(None, NamingPolicy::Enforce)
         .unwrap();
@@ -255,7 +243,7 @@ fn per_source_policies_override_the_stores() {
     let fs = MemFs::new();
     let (strict, loose, default): (Source, Source, Source);
     {
-        let store = Store::open_with("/mem", options(&fs)).unwrap();
+        let store = Store::open_with("/mem", mem_options(&fs)).unwrap();
         strict = store.create_source("Strict").unwrap();
         loose = store.create_source("Loose").unwrap();
         default = store.create_source("Default").unwrap();
@@ -270,7 +258,7 @@ fn per_source_policies_override_the_stores() {
     }
     // The policies survive a reopen, and Options::naming does not override an
     // existing store's policy.
-    let store = Store::open_with("/mem", options(&fs).naming(NamingPolicy::Off)).unwrap();
+    let store = Store::open_with("/mem", mem_options(&fs).naming(NamingPolicy::Off)).unwrap();
     assert_eq!(
         store.source(strict.id()).unwrap().naming_policy(),
         Some(NamingPolicy::Enforce)
@@ -332,7 +320,7 @@ fn any_utf8_name_is_storable_under_off_and_warn() {
     ];
     for policy in [NamingPolicy::Off, NamingPolicy::Warn] {
         let fs = MemFs::new();
-        let store = Store::open_with("/mem", options(&fs).naming(policy)).unwrap();
+        let store = Store::open_with("/mem", mem_options(&fs).naming(policy)).unwrap();
         let src = store.create_source("Web Application").unwrap();
         for name in names {
             let r = store
@@ -356,7 +344,7 @@ fn any_utf8_name_is_storable_under_off_and_warn() {
 
 #[test]
 fn the_name_is_checked_after_rules() {
-    let store = mem_store();
+    let store = mem_store(options());
     store
         .set_naming_policy(None, NamingPolicy::Enforce)
         .unwrap();

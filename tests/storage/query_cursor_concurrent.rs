@@ -8,19 +8,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use crate::support::store::options;
 use firstlog::testing::SplitMix64;
-use firstlog::{Durability, Event, NewEvent, Options, Source, SourceId, Store};
+use firstlog::{Event, NewEvent, Source, SourceId, Store};
 
 const WRITERS: u64 = 2;
 const PER_WRITER: u64 = 1500;
 const SOURCES: u64 = 3;
 const NAMES: [&str; 3] = ["Page Viewed", "Button Clicked", "Form Submitted"];
-
-fn options() -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-}
 
 /// Event `n` of writer `w`: its source and name follow from (w, n).
 fn spec(w: u64, n: u64) -> (usize, &'static str) {

@@ -9,11 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
-use std::sync::Arc;
 
+use crate::support::store::mem_options;
 use firstlog::testing::SplitMix64;
 use firstlog::testing::{CrashMode, MemFs};
-use firstlog::{Bucket, Durability, Event, NewEvent, Options, Query, Source, Store};
+use firstlog::{Bucket, Event, NewEvent, Query, Source, Store};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
 
@@ -376,19 +376,12 @@ fn check_shape(store: &Store, sources: &[Source], model: &[Stored], shape: &Shap
     );
 }
 
-fn options(fs: &MemFs) -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(fs.clone()))
-}
-
 /// Writes the workload, reopening once in the middle, and checks random queries
 /// before and after the reopen and at the end.
 fn run_case(seed: u64, n: usize, reopen_at: usize, kill: bool) {
     let ctx = format!("seed {seed:#x}, n {n}, reopen at {reopen_at}, kill {kill}");
     let mut fs = MemFs::new();
-    let mut store = Store::open_with(DIR, options(&fs)).unwrap();
+    let mut store = Store::open_with(DIR, mem_options(&fs)).unwrap();
     let sources: Vec<Source> = ["www", "Help Desk", "Web App", "iOS", "Android"]
         .iter()
         .map(|n| store.create_source(n).unwrap())
@@ -443,7 +436,7 @@ fn run_case(seed: u64, n: usize, reopen_at: usize, kill: bool) {
                 store.close().unwrap();
                 drop(store);
             }
-            store = Store::open_with(DIR, options(&fs)).unwrap();
+            store = Store::open_with(DIR, mem_options(&fs)).unwrap();
             assert_eq!(store.last_seq(), model.len() as u64, "{ctx}");
             for _ in 0..10 {
                 let shape = Shape::random(&mut rng, &model);
@@ -525,7 +518,7 @@ fn a_fixed_large_case() {
 #[test]
 fn unknown_source_is_an_error() {
     let fs = MemFs::new();
-    let store = Store::open_with(DIR, options(&fs)).unwrap();
+    let store = Store::open_with(DIR, mem_options(&fs)).unwrap();
     let q = store.query(firstlog::SourceId(77));
     assert!(matches!(
         q.iter().next(),

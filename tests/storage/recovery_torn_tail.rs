@@ -10,59 +10,18 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use firstlog::testing::{HEADER_BYTES, RecordHeader};
-use firstlog::{Durability, NewEvent, Options, Store};
+use crate::support::records::{Rec, records};
+use crate::support::store::event;
+use firstlog::testing::HEADER_BYTES;
+use firstlog::{Durability, Options, Store};
 
 /// Bytes of the segment file header (FORMAT.md, 2.1): the first record starts here.
-const SEGMENT_HEADER_BYTES: usize = 64;
 const SEGMENT_BYTES: u64 = 64 << 10;
 
 fn options() -> Options {
     Options::default()
         .segment_bytes(SEGMENT_BYTES)
         .durability(Durability::Buffered)
-}
-
-fn event(key: &str, i: u64) -> NewEvent {
-    NewEvent::new(
-        ["Page Viewed", "Button Clicked", "Form Submitted"][(i % 3) as usize],
-        key,
-    )
-    .profile(format!("user-{}", i % 5))
-    .timestamp_ms(1_700_000_000_000 + i as i64 * 1000)
-    .property("i", i)
-    // An odd length so the record ends in padding bytes.
-    .property("title", "x".repeat(13 + (i % 4) as usize))
-    .property("zero", 0u64)
-}
-
-/// A record found by walking the active segment's headers.
-#[derive(Clone, Copy, Debug)]
-struct Rec {
-    start: usize,
-    end: usize,
-    seq: u64,
-    ends_batch: bool,
-}
-
-fn records(data: &[u8]) -> Vec<Rec> {
-    let mut out = Vec::new();
-    let mut pos = SEGMENT_HEADER_BYTES;
-    while let Some(tail) = data.get(pos..) {
-        let Ok(header) = RecordHeader::read_from(tail) else {
-            break;
-        };
-        let end = pos + header.padded_len();
-        assert!(end <= data.len());
-        out.push(Rec {
-            start: pos,
-            end,
-            seq: header.seq,
-            ends_batch: header.ends_batch(),
-        });
-        pos = end;
-    }
-    out
 }
 
 fn active_segment(dir: &Path) -> PathBuf {

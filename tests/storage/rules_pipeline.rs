@@ -10,26 +10,11 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
-use firstlog::testing::MemFs;
+use crate::support::store::{event_at, mem_store, options};
 use firstlog::{
-    Draft, Durability, Error, Event, Map, NewEvent, Options, Rule, Scope, Source, Store, Value,
-    Verdict,
+    Draft, Error, Event, Map, NewEvent, Options, Rule, Scope, Source, Store, Value, Verdict,
 };
 use firstlog::{FnRule, parse_rules_json};
-
-fn mem_store(options: Options) -> Store {
-    let options = options
-        .segment_bytes(256 << 10)
-        .durability(Durability::Buffered)
-        .fs(Arc::new(MemFs::new()));
-    Store::open_with("/mem", options).unwrap()
-}
-
-fn event_at(store: &Store, seq: u64) -> Event {
-    let e = store.read_from(seq).next().unwrap().unwrap();
-    assert_eq!(e.seq(), seq);
-    e
-}
 
 fn prop<'a>(e: &'a Event, key: &str) -> Option<&'a Value> {
     e.properties().get(key)
@@ -52,7 +37,7 @@ fn append_tag(name: &'static str, tag: &'static str) -> Arc<dyn Rule> {
 fn rules_run_in_order() {
     // Two rules touching the same property: the second sees the first's result.
     let store = mem_store(
-        Options::default()
+        options()
             .rule(Scope::All, append_tag("first", "A"))
             .rule(Scope::All, append_tag("second", "B")),
     );
@@ -97,7 +82,7 @@ fn rules_run_in_order() {
 
     // The opposite order gives the opposite result.
     let store = mem_store(
-        Options::default()
+        options()
             .rule(Scope::All, append_tag("second", "B"))
             .rule(Scope::All, append_tag("first", "A")),
     );
@@ -118,7 +103,7 @@ fn a_drop_is_counted_with_the_rules_name_and_writes_nothing() {
     let ran_after = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = ran_after.clone();
     let store = mem_store(
-        Options::default()
+        options()
             .rule(
                 Scope::All,
                 Arc::new(FnRule::new("drop heartbeats", |d: &mut Draft| {
@@ -186,7 +171,7 @@ fn a_drop_is_counted_with_the_rules_name_and_writes_nothing() {
 
 #[test]
 fn a_reject_is_an_error_to_the_caller() {
-    let store = mem_store(Options::default().rule(
+    let store = mem_store(options().rule(
         Scope::All,
         Arc::new(FnRule::new("needs plan", |d: &mut Draft| {
             if d.properties.contains_key("plan") {
@@ -234,7 +219,7 @@ fn a_reject_is_an_error_to_the_caller() {
 
 #[test]
 fn a_panicking_rule_rejects_the_event_and_leaves_the_store_healthy() {
-    let store = mem_store(Options::default().rule(
+    let store = mem_store(options().rule(
         Scope::All,
         Arc::new(FnRule::new("fragile", |d: &mut Draft| {
             if d.properties.contains_key("boom") {
@@ -320,7 +305,7 @@ fn trail(store: &Store, source: &Source) -> Option<Value> {
 
 #[test]
 fn scopes_choose_sources() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let a = store.create_source("Web Application").unwrap();
     let b = store.create_source("Help Desk").unwrap();
     let c = store.create_source("IoS Application").unwrap();
@@ -336,7 +321,7 @@ fn scopes_choose_sources() {
     assert_eq!(trail(&store, &c), Some(Value::from("*bc")));
 
     // A rule scoped to one source only: other sources' events are stored untouched.
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let a = store.create_source("Web Application").unwrap();
     let b = store.create_source("Help Desk").unwrap();
     store.add_rule(Scope::Sources(vec![a.id()]), append_tag("only a", "a"));
@@ -371,7 +356,7 @@ fn events_are_frozen_after_the_last_rule() {
     let seen: Arc<Mutex<Vec<Draft>>> = Arc::default();
     let record = seen.clone();
     let store = mem_store(
-        Options::default()
+        options()
             .rule(
                 Scope::All,
                 Arc::new(Redact {
@@ -444,7 +429,7 @@ fn events_are_frozen_after_the_last_rule() {
 
 #[test]
 fn a_rule_that_breaks_the_event_gets_it_refused() {
-    let store = mem_store(Options::default().rule(
+    let store = mem_store(options().rule(
         Scope::All,
         Arc::new(FnRule::new("vandal", |d: &mut Draft| {
             match d.name.as_str() {
@@ -483,7 +468,7 @@ fn a_rule_that_breaks_the_event_gets_it_refused() {
 
 #[test]
 fn declarative_rules_from_json_cover_every_type() {
-    let store = mem_store(Options::default());
+    let store = mem_store(options());
     let a = store.create_source("Web Application").unwrap();
     let b = store.create_source("Help Desk").unwrap();
     let text = format!(
@@ -939,7 +924,7 @@ fn rules_run_in_parallel_across_collecting_threads() {
         s.0 -= 1;
         Verdict::Keep
     });
-    let store = mem_store(Options::default().rule(Scope::All, Arc::new(rule)));
+    let store = mem_store(options().rule(Scope::All, Arc::new(rule)));
     let src = store.create_source("Web Application").unwrap();
     let threads: Vec<_> = (0..4)
         .map(|t| {

@@ -8,13 +8,8 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use firstlog::{Durability, Event, NewEvent, Options, Source, Store};
-
-fn options() -> Options {
-    Options::default()
-        .segment_bytes(64 << 10)
-        .durability(Durability::Buffered)
-}
+use crate::support::store::options;
+use firstlog::{Event, NewEvent, Source, Store};
 
 fn sources(store: &Store) -> Vec<Source> {
     ["www", "Help Desk", "Web App"]

@@ -11,8 +11,10 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod fs;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod records;
 pub mod store;
 
 /// Parses NDJSON text.

@@ -49,14 +49,16 @@ pub fn sources(store: &Store, names: &[&str]) -> Vec<Source> {
 /// The event names of [`event`], in turn.
 pub const NAMES: [&str; 3] = ["Page Viewed", "Button Clicked", "Form Submitted"];
 
-/// Test event `i` for `key`: its name, profile (`user-{i % 5}`), timestamp
-/// (`T0 + i` seconds) and properties (`i`, an odd-length `title`, so records end
-/// in padding) are functions of `i` alone.
+/// Test event `i` for `key`: its name (`NAMES[i % 3]`), profile
+/// (`user-{i % 5}`), timestamp (`T0 + i` seconds) and properties (`i`, `ratio`
+/// = i / 7, an odd-length `title`, so records end in padding) are functions of
+/// `i` alone.
 pub fn event(key: &str, i: u64) -> NewEvent {
     NewEvent::new(NAMES[(i % 3) as usize], key)
         .profile(format!("user-{}", i % 5))
         .timestamp_ms(T0 + i as i64 * 1000)
         .property("i", i)
+        .property("ratio", i as f64 / 7.0)
         .property("title", "x".repeat(13 + (i % 4) as usize))
 }
 
@@ -148,4 +150,29 @@ pub fn mem_store_with_sources(names: &[&str]) -> (Store, Vec<(u32, String)>) {
         .map(|s| (s.id().0, s.write_key().to_owned()))
         .collect();
     (store, ids)
+}
+
+/// The stored event with sequence number `seq`.
+pub fn event_at(store: &Store, seq: u64) -> firstlog::Event {
+    let e = store
+        .read_from(seq)
+        .next()
+        .unwrap_or_else(|| panic!("no event {seq}"))
+        .unwrap_or_else(|e| panic!("event {seq}: {e}"));
+    assert_eq!(e.seq(), seq);
+    e
+}
+
+/// Asserts that [`Store::verify`] names a problem in `file` at byte `offset`.
+pub fn assert_verify_reports(store: &Store, file: &Path, offset: u64, context: &str) {
+    let report = store.verify().expect("verify");
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.file == file && p.offset == offset),
+        "{context}: verify must name {} at byte {offset}: {:?}",
+        file.display(),
+        report.problems
+    );
 }
