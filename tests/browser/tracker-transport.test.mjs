@@ -3,7 +3,8 @@
 // (a simple CORS request: POST text/plain, no Authorization, so no preflight),
 // batching at flushAt, retries on 5xx (same messageIds) and per-message results,
 // 429 with Retry-After, 4xx dropped with one console.warn, two tabs never sending
-// the same message, and the adoption of a dead page's queue.
+// the same message, the adoption of a dead page's queue, offline, and no
+// localStorage at all.
 //
 //   node tracker-transport.test.mjs      (TRACKER_FILE=firstparty.js for the source)
 
@@ -194,6 +195,35 @@ scenario('a dead page\'s queue (no pagehide, stale) is adopted and sent by the n
   assert.equal(named('Not Mine').length, 0, 'a live page\'s entry is left alone');
   const keys = await next.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('fp_q:')));
   assert.deepEqual(keys, [`fp_q:${KEY}:livepage`]);
+});
+
+scenario('offline: nothing is attempted while offline, the queue goes when back online', async (context, log) => {
+  const page = await open(context, '/offline/?options={flushInterval:200}', log);
+  await waitFor(() => posts().length === 1, { timeoutMs: 5000, what: 'the page view' });
+  await context.setOffline(true);
+  await page.evaluate(() => window.firstparty.track('Offline One'));
+  await sleep(2000);
+  assert.equal(posts().length, 1, 'no request while offline');
+  const failed = log.filter((l) => l.startsWith('requestfailed')).length;
+  assert.equal(failed, 0, 'not even a failed attempt');
+  await context.setOffline(false);
+  await waitFor(() => named('Offline One').length === 1, { timeoutMs: 3000, what: 'sent when online again' });
+});
+
+scenario('localStorage unavailable: still tracks, in memory', async (context, log) => {
+  await context.addInitScript(() => {
+    Object.defineProperty(window, 'localStorage', {
+      get() {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    });
+  });
+  const page = await open(context, '/nostorage/?options={flushInterval:200}', log);
+  await page.evaluate(() => window.firstparty.track('No Storage'));
+  await waitFor(() => named('No Storage').length === 1, { timeoutMs: 5000, what: 'the event' });
+  const m = named('No Storage')[0];
+  assert.ok(isUuidV4(m.anonymousId));
+  assert.equal(log.filter((l) => l.includes('internal error')).length, 0, 'no internal error');
 });
 
 await t.run();

@@ -1,41 +1,42 @@
 //! Events appended across many segment rolls read back intact, before and after a
 //! reopen, through queries and through the log reader.
 
-use crate::support::store::event;
 use crate::support::store::options;
+use crate::support::store::{Disk, event};
 use firstlog::{NewEvent, Store, Value};
 
 #[test]
 fn round_trip_across_rolls_and_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b);
-    {
-        let store = Store::open_with(dir.path(), options()).unwrap();
-        a = store.create_source("www Marketing Page").unwrap();
-        b = store.create_source("Help Desk").unwrap();
-        for i in 0..2000u64 {
-            let key = if i % 4 == 0 {
-                b.write_key()
-            } else {
-                a.write_key()
-            };
-            let r = store.collect(event(key, i)).unwrap();
-            assert_eq!(r.seq, Some(i + 1));
+    for disk in Disk::both() {
+        let (a, b);
+        {
+            let store = disk.open(options());
+            a = store.create_source("www Marketing Page").unwrap();
+            b = store.create_source("Help Desk").unwrap();
+            for i in 0..2000u64 {
+                let key = if i % 4 == 0 {
+                    b.write_key()
+                } else {
+                    a.write_key()
+                };
+                let r = store.collect(event(key, i)).unwrap();
+                assert_eq!(r.seq, Some(i + 1));
+            }
+            let batch: Vec<NewEvent> = (2000..3000).map(|i| event(a.write_key(), i)).collect();
+            let outcomes = store.collect_batch(batch).unwrap();
+            assert_eq!(outcomes.len(), 1000);
+            for (k, o) in outcomes.iter().enumerate() {
+                assert_eq!(o.as_ref().unwrap().seq, Some(2001 + k as u64));
+            }
+            assert!(store.stats().segments > 5, "{:?}", store.stats().segments);
+            check(&store, a.id(), b.id());
+            store.close().unwrap();
         }
-        let batch: Vec<NewEvent> = (2000..3000).map(|i| event(a.write_key(), i)).collect();
-        let outcomes = store.collect_batch(batch).unwrap();
-        assert_eq!(outcomes.len(), 1000);
-        for (k, o) in outcomes.iter().enumerate() {
-            assert_eq!(o.as_ref().unwrap().seq, Some(2001 + k as u64));
-        }
-        assert!(store.stats().segments > 5, "{:?}", store.stats().segments);
+        let store = disk.open(options());
+        assert!(store.open_report().is_clean(), "{:?}", store.open_report());
         check(&store, a.id(), b.id());
-        store.close().unwrap();
+        assert!(store.verify().unwrap().is_clean());
     }
-    let store = Store::open_with(dir.path(), options()).unwrap();
-    assert!(store.open_report().is_clean(), "{:?}", store.open_report());
-    check(&store, a.id(), b.id());
-    assert!(store.verify().unwrap().is_clean());
 }
 
 fn check(store: &Store, a: firstlog::SourceId, b: firstlog::SourceId) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::support::store::options;
+use crate::support::store::{Disk, options};
 use firstlog::testing::SplitMix64;
 use firstlog::{Durability, Event, Map, NewEvent, Source, Store};
 use parking_lot::Mutex;
@@ -307,83 +307,84 @@ fn check_all(store: &Store, sources: &[Source], model: &BTreeMap<u64, (u32, u32)
 }
 
 fn run(durability: Durability) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), options().durability(durability)).unwrap();
-    let sources: Vec<Source> = ["www Marketing Page", "Help Desk", "Web App"]
-        .iter()
-        .map(|name| store.create_source(name).unwrap())
-        .collect();
-    let acked: Acked = Arc::default();
-    let max_acked = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicBool::new(false));
+    for disk in Disk::both() {
+        let store = disk.open(options().durability(durability));
+        let sources: Vec<Source> = ["www Marketing Page", "Help Desk", "Web App"]
+            .iter()
+            .map(|name| store.create_source(name).unwrap())
+            .collect();
+        let acked: Acked = Arc::default();
+        let max_acked = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
 
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let (store, sources, acked, max) = (
-                store.clone(),
-                sources.clone(),
-                acked.clone(),
-                max_acked.clone(),
-            );
-            std::thread::spawn(move || writer_thread(store, sources, w, acked, max))
-        })
-        .collect();
-    let readers: Vec<_> = (0..READERS)
-        .map(|r| {
-            let (store, sources, acked, max, done) = (
-                store.clone(),
-                sources.clone(),
-                acked.clone(),
-                max_acked.clone(),
-                done.clone(),
-            );
-            std::thread::spawn(move || reader_thread(store, sources, r, acked, max, done))
-        })
-        .collect();
-    for w in writers {
-        w.join().expect("writer panicked");
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (store, sources, acked, max) = (
+                    store.clone(),
+                    sources.clone(),
+                    acked.clone(),
+                    max_acked.clone(),
+                );
+                std::thread::spawn(move || writer_thread(store, sources, w, acked, max))
+            })
+            .collect();
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| {
+                let (store, sources, acked, max, done) = (
+                    store.clone(),
+                    sources.clone(),
+                    acked.clone(),
+                    max_acked.clone(),
+                    done.clone(),
+                );
+                std::thread::spawn(move || reader_thread(store, sources, r, acked, max, done))
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer panicked");
+        }
+        done.store(true, Ordering::SeqCst);
+        let rounds: Vec<u64> = readers
+            .into_iter()
+            .map(|r| r.join().expect("reader panicked"))
+            .collect();
+        assert!(rounds.iter().all(|&r| r >= 1));
+        eprintln!("{durability:?}: reader rounds {rounds:?}");
+
+        let model = acked.lock().clone();
+        let total = u64::from(WRITERS * PER_WRITER);
+        assert_eq!(model.len() as u64, total);
+        assert_eq!(
+            model.keys().copied().collect::<Vec<_>>(),
+            (1..=total).collect::<Vec<_>>(),
+            "acknowledged sequence numbers have gaps"
+        );
+        assert_eq!(store.last_seq(), total);
+        let stats = store.stats();
+        assert!(
+            stats.segments >= 5,
+            "expected several rolls, got {} segments",
+            stats.segments
+        );
+        assert_eq!(stats.events, total);
+        check_all(&store, &sources, &model);
+        store.close().unwrap();
+        drop(store);
+
+        let store = disk.open(options().durability(durability));
+        assert!(store.open_report().is_clean(), "{:?}", store.open_report());
+        assert_eq!(store.open_report().records, total);
+        check_all(&store, &sources, &model);
+        let report = store.verify().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert_eq!(report.records, total);
+        let next = store
+            .collect(new_event(&sources, 0, PER_WRITER))
+            .unwrap()
+            .seq;
+        assert_eq!(next, Some(total + 1), "appends continue after a reopen");
+        store.close().unwrap();
     }
-    done.store(true, Ordering::SeqCst);
-    let rounds: Vec<u64> = readers
-        .into_iter()
-        .map(|r| r.join().expect("reader panicked"))
-        .collect();
-    assert!(rounds.iter().all(|&r| r >= 1));
-    eprintln!("{durability:?}: reader rounds {rounds:?}");
-
-    let model = acked.lock().clone();
-    let total = u64::from(WRITERS * PER_WRITER);
-    assert_eq!(model.len() as u64, total);
-    assert_eq!(
-        model.keys().copied().collect::<Vec<_>>(),
-        (1..=total).collect::<Vec<_>>(),
-        "acknowledged sequence numbers have gaps"
-    );
-    assert_eq!(store.last_seq(), total);
-    let stats = store.stats();
-    assert!(
-        stats.segments >= 5,
-        "expected several rolls, got {} segments",
-        stats.segments
-    );
-    assert_eq!(stats.events, total);
-    check_all(&store, &sources, &model);
-    store.close().unwrap();
-    drop(store);
-
-    let store = Store::open_with(dir.path(), options().durability(durability)).unwrap();
-    assert!(store.open_report().is_clean(), "{:?}", store.open_report());
-    assert_eq!(store.open_report().records, total);
-    check_all(&store, &sources, &model);
-    let report = store.verify().unwrap();
-    assert!(report.is_clean(), "{:?}", report.problems);
-    assert_eq!(report.records, total);
-    let next = store
-        .collect(new_event(&sources, 0, PER_WRITER))
-        .unwrap()
-        .seq;
-    assert_eq!(next, Some(total + 1), "appends continue after a reopen");
-    store.close().unwrap();
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::support::store::options;
+use crate::support::store::{Disk, options};
 use firstlog::testing::SplitMix64;
 use firstlog::{Event, NewEvent, Source, SourceId, Store};
 
@@ -162,111 +162,113 @@ fn querier(store: Store, sources: Vec<Source>, done: Arc<AtomicBool>) -> Vec<See
 
 #[test]
 fn cursor_paging_during_appends_skips_and_repeats_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), options()).unwrap();
-    let sources: Vec<Source> = ["www", "Help Desk", "Web App"]
-        .iter()
-        .map(|n| store.create_source(n).unwrap())
-        .collect();
-    let done = Arc::new(AtomicBool::new(false));
-    let written = Arc::new(AtomicU64::new(0));
+    for disk in Disk::both() {
+        let store = disk.open(options());
+        let sources: Vec<Source> = ["www", "Help Desk", "Web App"]
+            .iter()
+            .map(|n| store.create_source(n).unwrap())
+            .collect();
+        let done = Arc::new(AtomicBool::new(false));
+        let written = Arc::new(AtomicU64::new(0));
 
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let (store, sources, written) = (store.clone(), sources.clone(), written.clone());
-            std::thread::spawn(move || writer(store, sources, w, written))
-        })
-        .collect();
-    let asc_all = {
-        let (store, id, done) = (store.clone(), sources[0].id(), done.clone());
-        std::thread::spawn(move || ascending_pager(store, id, None, 7, done))
-    };
-    let asc_named = {
-        let (store, id, done) = (store.clone(), sources[2].id(), done.clone());
-        std::thread::spawn(move || ascending_pager(store, id, Some("Button Clicked"), 3, done))
-    };
-    let desc = {
-        let (store, id, written) = (store.clone(), sources[1].id(), written.clone());
-        std::thread::spawn(move || descending_pager(store, id, 5, written))
-    };
-    let queries = {
-        let (store, sources, done) = (store.clone(), sources.clone(), done.clone());
-        std::thread::spawn(move || querier(store, sources, done))
-    };
-    for w in writers {
-        w.join().unwrap();
-    }
-    done.store(true, Ordering::SeqCst);
-    let asc_all = asc_all.join().unwrap();
-    let asc_named = asc_named.join().unwrap();
-    let desc = desc.join().unwrap();
-    let queries = queries.join().unwrap();
-
-    // The final truth, from the log in order.
-    let all: Vec<Event> = store.read_from(1).collect::<Result<_, _>>().unwrap();
-    assert_eq!(all.len() as u64, WRITERS * PER_WRITER);
-    assert!(store.stats().segments > 5, "pages must cross rolls");
-    let truth = |s: usize, name: Option<&str>| -> Vec<u64> {
-        all.iter()
-            .filter(|e| e.source() == sources[s].id() && name.is_none_or(|n| e.name() == n))
-            .map(|e| e.seq())
-            .collect()
-    };
-    for e in &all {
-        let w = e.properties().get("w").and_then(|v| v.as_i64()).unwrap() as u64;
-        let n = e.properties().get("n").and_then(|v| v.as_i64()).unwrap() as u64;
-        let (s, name) = spec(w, n);
-        assert_eq!((e.source(), e.name()), (sources[s].id(), name));
-    }
-
-    assert_eq!(asc_all, truth(0, None), "ascending pager");
-    assert_eq!(asc_named, truth(2, Some("Button Clicked")), "named pager");
-    let top = desc[0];
-    let mut want: Vec<u64> = truth(1, None).into_iter().filter(|&s| s <= top).collect();
-    want.reverse();
-    assert_eq!(desc, want, "descending pager from {top}");
-    // Usually the first page is taken mid-way through the writes (not asserted:
-    // it depends on scheduling); the walk back is exact either way.
-    eprintln!(
-        "descending pager started at seq {top} of {}",
-        WRITERS * PER_WRITER
-    );
-
-    eprintln!("{} concurrent queries checked", queries.len());
-    assert!(!queries.is_empty());
-    for (s, name, descending, mut seqs, _) in queries {
-        if descending {
-            seqs.reverse();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (store, sources, written) = (store.clone(), sources.clone(), written.clone());
+                std::thread::spawn(move || writer(store, sources, w, written))
+            })
+            .collect();
+        let asc_all = {
+            let (store, id, done) = (store.clone(), sources[0].id(), done.clone());
+            std::thread::spawn(move || ascending_pager(store, id, None, 7, done))
+        };
+        let asc_named = {
+            let (store, id, done) = (store.clone(), sources[2].id(), done.clone());
+            std::thread::spawn(move || ascending_pager(store, id, Some("Button Clicked"), 3, done))
+        };
+        let desc = {
+            let (store, id, written) = (store.clone(), sources[1].id(), written.clone());
+            std::thread::spawn(move || descending_pager(store, id, 5, written))
+        };
+        let queries = {
+            let (store, sources, done) = (store.clone(), sources.clone(), done.clone());
+            std::thread::spawn(move || querier(store, sources, done))
+        };
+        for w in writers {
+            w.join().unwrap();
         }
-        let full = truth(s, name);
-        assert_eq!(
-            seqs[..],
-            full[..seqs.len()],
-            "source {s} name {name:?} descending {descending}: not a prefix"
+        done.store(true, Ordering::SeqCst);
+        let asc_all = asc_all.join().unwrap();
+        let asc_named = asc_named.join().unwrap();
+        let desc = desc.join().unwrap();
+        let queries = queries.join().unwrap();
+
+        // The final truth, from the log in order.
+        let all: Vec<Event> = store.read_from(1).collect::<Result<_, _>>().unwrap();
+        assert_eq!(all.len() as u64, WRITERS * PER_WRITER);
+        assert!(store.stats().segments > 5, "pages must cross rolls");
+        let truth = |s: usize, name: Option<&str>| -> Vec<u64> {
+            all.iter()
+                .filter(|e| e.source() == sources[s].id() && name.is_none_or(|n| e.name() == n))
+                .map(|e| e.seq())
+                .collect()
+        };
+        for e in &all {
+            let w = e.properties().get("w").and_then(|v| v.as_i64()).unwrap() as u64;
+            let n = e.properties().get("n").and_then(|v| v.as_i64()).unwrap() as u64;
+            let (s, name) = spec(w, n);
+            assert_eq!((e.source(), e.name()), (sources[s].id(), name));
+        }
+
+        assert_eq!(asc_all, truth(0, None), "ascending pager");
+        assert_eq!(asc_named, truth(2, Some("Button Clicked")), "named pager");
+        let top = desc[0];
+        let mut want: Vec<u64> = truth(1, None).into_iter().filter(|&s| s <= top).collect();
+        want.reverse();
+        assert_eq!(desc, want, "descending pager from {top}");
+        // Usually the first page is taken mid-way through the writes (not asserted:
+        // it depends on scheduling); the walk back is exact either way.
+        eprintln!(
+            "descending pager started at seq {top} of {}",
+            WRITERS * PER_WRITER
         );
+
+        eprintln!("{} concurrent queries checked", queries.len());
+        assert!(!queries.is_empty());
+        for (s, name, descending, mut seqs, _) in queries {
+            if descending {
+                seqs.reverse();
+            }
+            let full = truth(s, name);
+            assert_eq!(
+                seqs[..],
+                full[..seqs.len()],
+                "source {s} name {name:?} descending {descending}: not a prefix"
+            );
+        }
     }
 }
 
 #[test]
 fn a_cursor_from_a_closed_store_resumes_after_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), options()).unwrap();
-    let source = store.create_source("Web App").unwrap();
-    for n in 0..300 {
-        store
-            .collect(new_event(std::slice::from_ref(&source), 0, n * SOURCES))
-            .unwrap();
+    for disk in Disk::both() {
+        let store = disk.open(options());
+        let source = store.create_source("Web App").unwrap();
+        for n in 0..300 {
+            store
+                .collect(new_event(std::slice::from_ref(&source), 0, n * SOURCES))
+                .unwrap();
+        }
+        let (first, cursor) = page(&store, source.id(), None, None, 120, false);
+        store.close().unwrap();
+        drop(store);
+        let store = disk.open(options());
+        for n in 300..400 {
+            store
+                .collect(new_event(std::slice::from_ref(&source), 0, n * SOURCES))
+                .unwrap();
+        }
+        let (rest, _) = page(&store, source.id(), None, cursor, 1000, false);
+        let all: Vec<u64> = first.into_iter().chain(rest).collect();
+        assert_eq!(all, (1..=400).collect::<Vec<_>>());
     }
-    let (first, cursor) = page(&store, source.id(), None, None, 120, false);
-    store.close().unwrap();
-    drop(store);
-    let store = Store::open_with(dir.path(), options()).unwrap();
-    for n in 300..400 {
-        store
-            .collect(new_event(std::slice::from_ref(&source), 0, n * SOURCES))
-            .unwrap();
-    }
-    let (rest, _) = page(&store, source.id(), None, cursor, 1000, false);
-    let all: Vec<u64> = first.into_iter().chain(rest).collect();
-    assert_eq!(all, (1..=400).collect::<Vec<_>>());
 }
