@@ -40,7 +40,8 @@ fn query(c: &mut Criterion) {
                 .query(source)
                 .for_each(|e| {
                     seen += 1;
-                    work += e.name().len() + e.properties().len() + e.context().len();
+                    work +=
+                        e.name().len() + e.properties().unwrap().len() + e.context().unwrap().len();
                     ControlFlow::Continue(())
                 })
                 .unwrap();

@@ -47,6 +47,20 @@ pub enum Error {
         supported: u32,
     },
 
+    /// The store was written by an older version of firstlog (format version
+    /// `found`). Opening it for writing upgrades it in place (FORMAT.md §8); a
+    /// read-only open cannot.
+    #[error(
+        "{path} is in format version {found}; open the store for writing once (for example \
+         `firstlog verify`) to upgrade it"
+    )]
+    UpgradeNeeded {
+        /// The file that needs the upgrade.
+        path: PathBuf,
+        /// Its format version.
+        found: u32,
+    },
+
     /// Another process (or another `Store` in this process) holds the store's lock.
     #[error("the store at {path} is locked by another writer")]
     Locked {
@@ -266,9 +280,11 @@ impl Error {
         match self {
             Error::Io { .. } => ErrorKind::Io,
             Error::Corrupt { .. } | Error::UnsupportedVersion { .. } => ErrorKind::Corrupt,
-            Error::Locked { .. } | Error::Poisoned { .. } | Error::Closed | Error::ReadOnly => {
-                ErrorKind::Unavailable
-            }
+            Error::Locked { .. }
+            | Error::Poisoned { .. }
+            | Error::Closed
+            | Error::ReadOnly
+            | Error::UpgradeNeeded { .. } => ErrorKind::Unavailable,
             Error::InvalidEvent { .. }
             | Error::InvalidArgument { .. }
             | Error::NamingViolation { .. }
@@ -293,6 +309,7 @@ impl Error {
             Error::Locked { .. } | Error::Poisoned { .. } | Error::Closed | Error::ReadOnly => {
                 "store_unavailable"
             }
+            Error::UpgradeNeeded { .. } => "upgrade_needed",
             Error::InvalidEvent { .. } => "invalid_event",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::NamingViolation { .. } => "naming_violation",

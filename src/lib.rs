@@ -79,10 +79,11 @@ pub mod testing;
 pub struct ReadmeDoctests;
 
 pub use catalog::Source;
+pub use codec::EventRef;
 pub use error::{Error, ErrorKind, Result};
 pub use event::{
-    Draft, Event, EventRef, Limits, Map, NamingPolicy, NamingWarning, NewEvent, SourceId, Value,
-    Violation, check_event_name,
+    Draft, Event, Limits, Map, NamingPolicy, NamingWarning, NewEvent, SourceId, Value, Violation,
+    check_event_name,
 };
 pub use log::{Durability, OpenReport};
 pub use quarantine::Rejection;

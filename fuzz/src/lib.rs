@@ -183,7 +183,7 @@ fn exercise(store: &Store) {
 /// `to_json` is JSON that firstlog itself reads back: valid, and no object repeats
 /// a key (decoding refuses bodies that do; see tests/fuzz_corpus_replay.rs,
 /// `decoded_objects_have_unique_keys`).
-fn check_json<S: AsRef<str>>(e: &Event<S>) {
+fn check_json(e: &Event) {
     let text = e.to_json();
     assert!(
         serde_json::from_str::<serde_json::Value>(&text).is_ok(),
@@ -286,6 +286,7 @@ pub fn open_with_body(body: &[u8]) -> (MemFs, Result<Store, Error>) {
         received_ms: 1_700_000_000_000,
         name_hash: name_hash("Page Viewed"),
         profile_hash: 0,
+        anonymous_hash: 0,
         message_hash: 0,
     };
     let mut rec = vec![0u8; padded_len(body.len())];
@@ -328,7 +329,7 @@ pub fn open_store(data: &[u8]) {
             Err(Error::Corrupt { .. } | Error::UnsupportedVersion { .. }) => {}
             // MemFs fails only on missing files, which a damaged store may lack.
             Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => panic!("open of a damaged store: unexpected {e:?}"),
+            Err(e) => panic!("open of a damaged store ({recovery:?}): unexpected {e:?}"),
         }
     }
 }

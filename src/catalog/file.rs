@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::v1::CatalogV1;
 use super::{CATALOG_FILE, CatalogData};
 use crate::codec::{decode_owned, encode_into};
 use crate::error::{Error, Result};
@@ -10,14 +11,18 @@ use crate::record::u32_at;
 
 /// The catalog file starts with these 8 bytes.
 pub(super) const CATALOG_MAGIC: [u8; 8] = *b"FLOGCAT\0";
-/// The catalog format version this build reads and writes.
-pub(super) const CATALOG_VERSION: u32 = 1;
+/// The catalog format version this build writes (version 1 is read and
+/// upgraded).
+pub(super) const CATALOG_VERSION: u32 = 2;
+/// The version of catalogs written by version 1 of firstlog.
+const CATALOG_VERSION_V1: u32 = 1;
 const HEADER_BYTES: usize = 24;
 /// The largest catalog body: the codec's limit, so what is written can be read.
 const BODY_BYTES_MAX: usize = crate::record::BODY_BYTES_MAX;
 
-/// Reads and checks the catalog file.
-pub(crate) fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
+/// Reads and checks the catalog file; also says whether it is version 1 (to be
+/// rewritten as version 2 by a writer).
+pub(crate) fn read(fs: &dyn Vfs, path: &Path) -> Result<(CatalogData, bool)> {
     let file = fs
         .open(path, OpenMode::ReadOnly)
         .map_err(|e| Error::io(path, e))?;
@@ -32,7 +37,7 @@ pub(crate) fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
         return Err(Error::corrupt(path, 20, "catalog header CRC mismatch"));
     }
     let version = u32_at(h, 8);
-    if version != CATALOG_VERSION {
+    if version != CATALOG_VERSION && version != CATALOG_VERSION_V1 {
         return Err(Error::UnsupportedVersion {
             file: path.to_path_buf(),
             found: version,
@@ -55,8 +60,14 @@ pub(crate) fn read(fs: &dyn Vfs, path: &Path) -> Result<CatalogData> {
             "catalog body CRC mismatch",
         ));
     }
-    decode_owned(body)
-        .map_err(|e| Error::corrupt(path, HEADER_BYTES as u64, format!("catalog body: {}", e.0)))
+    let damaged = |e: crate::codec::CodecError| {
+        Error::corrupt(path, HEADER_BYTES as u64, format!("catalog body: {}", e.0))
+    };
+    if version == CATALOG_VERSION_V1 {
+        let old: CatalogV1 = decode_owned(body).map_err(damaged)?;
+        return Ok((old.upgrade(), true));
+    }
+    Ok((decode_owned(body).map_err(damaged)?, false))
 }
 
 /// Writes the catalog atomically: temp file, fsync, rename, directory fsync.

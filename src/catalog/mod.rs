@@ -4,8 +4,11 @@
 //! Lookups by write key are one hash-map probe on an immutable snapshot, so the
 //! collection path never waits for catalog changes.
 
+mod data;
 mod file;
+mod v1;
 
+pub(crate) use data::CatalogData;
 pub(crate) use file::read as read_catalog;
 
 use rustc_hash::FxHashMap;
@@ -34,6 +37,10 @@ pub struct Source {
     enabled: bool,
     created_ms: i64,
     naming: Option<NamingPolicy>,
+    /// How long this source's events are kept (ms), when it overrides the store.
+    max_age_ms: Option<u64>,
+    /// The web origins allowed to send to it; empty for any.
+    allowed_origins: Vec<String>,
 }
 
 impl Source {
@@ -61,15 +68,14 @@ impl Source {
     pub fn naming_policy(&self) -> Option<NamingPolicy> {
         self.naming
     }
-}
-
-/// Everything the catalog persists.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct CatalogData {
-    pub store_id: [u8; 16],
-    pub next_source_id: u32,
-    pub naming: NamingPolicy,
-    pub sources: Vec<Source>,
+    /// How long this source's events are kept, when it has its own maximum age.
+    pub fn max_age(&self) -> Option<std::time::Duration> {
+        self.max_age_ms.map(std::time::Duration::from_millis)
+    }
+    /// The web origins allowed to send events to this source (empty: any).
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
 }
 
 /// An immutable view of the catalog.
@@ -123,6 +129,8 @@ pub(crate) struct Catalog {
     state: RwLock<Arc<CatalogState>>,
     writer: Mutex<()>,
     writable: bool,
+    /// The file on disk is version 1: rewritten by [`Catalog::finish_upgrade`].
+    from_v1: std::sync::atomic::AtomicBool,
 }
 
 impl Catalog {
@@ -136,21 +144,16 @@ impl Catalog {
         writable: bool,
     ) -> Result<Catalog> {
         let path = dir.join(CATALOG_FILE);
-        let data = if fs.exists(&path) {
+        let (data, from_v1) = if fs.exists(&path) {
             file::read(&*fs, &path)?
         } else if !writable {
             return Err(Error::NotAStore {
                 path: dir.to_path_buf(),
             });
         } else {
-            let data = CatalogData {
-                store_id: random_bytes::<16>()?,
-                next_source_id: 1,
-                naming: default_naming,
-                sources: Vec::new(),
-            };
+            let data = CatalogData::new(random_bytes::<16>()?, default_naming);
             file::write(&*fs, dir, &data)?;
-            data
+            (data, false)
         };
         Ok(Catalog {
             fs,
@@ -158,7 +161,24 @@ impl Catalog {
             state: RwLock::new(Arc::new(CatalogState::new(data))),
             writer: Mutex::new(()),
             writable,
+            from_v1: std::sync::atomic::AtomicBool::new(from_v1),
         })
+    }
+
+    /// True when the catalog file is still version 1 (the store needs upgrading).
+    pub(crate) fn is_v1(&self) -> bool {
+        self.from_v1.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Rewrites a version-1 catalog file as version 2 (after the segments).
+    pub(crate) fn finish_upgrade(&self) -> Result<()> {
+        if !self.is_v1() {
+            return Ok(());
+        }
+        self.update(|_| Ok(()))?;
+        self.from_v1
+            .store(false, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     /// The current view.
@@ -203,6 +223,8 @@ impl Catalog {
                 enabled: true,
                 created_ms: now_ms(),
                 naming: None,
+                max_age_ms: None,
+                allowed_origins: Vec::new(),
             };
             data.sources.push(source.clone());
             Ok(source)

@@ -1,6 +1,6 @@
 //! The mutable draft that rules see between validation and freezing.
 
-use super::{BodyOut, Limits, Map, NewEvent, SourceId, validate_body};
+use super::{BodyOut, Limits, Map, NewEvent, SourceId, validate_head};
 use crate::error::Result;
 
 /// An event between validation and freezing: what rules see and may change.
@@ -67,6 +67,8 @@ impl Draft {
 
     /// Checks what rules may have changed.
     pub(crate) fn validate(&self, limits: &Limits) -> Result<()> {
-        validate_body(&self.body(), Some(self.timestamp_ms), limits)
+        let body = self.body();
+        let ids = [body.profile_id, body.session_id, body.message_id];
+        validate_head(body.name, ids, Some(self.timestamp_ms), limits)
     }
 }

@@ -5,7 +5,7 @@
 
 mod body;
 mod draft;
-mod json;
+pub(crate) mod json;
 mod limits;
 mod naming;
 mod new_event;
@@ -20,6 +20,7 @@ pub use limits::Limits;
 pub use naming::{NamingPolicy, NamingWarning, Violation, check_event_name};
 pub use new_event::NewEvent;
 pub use source::SourceId;
-pub use stored::{Event, EventRef};
-pub(crate) use validate::{check_timestamp, validate_body};
+pub use stored::Event;
+pub(crate) use stored::{Stamp, write_event_head};
+pub(crate) use validate::{check_timestamp, validate_head};
 pub use value::{Map, Value};

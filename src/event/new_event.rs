@@ -1,6 +1,6 @@
 //! A new event built in code: the typed builder.
 
-use super::{BodyOut, Limits, Map, Value, validate_body};
+use super::{BodyOut, Limits, Map, Value, validate_head};
 use crate::error::{Error, Result};
 
 /// A new event, built in code.
@@ -112,6 +112,8 @@ impl NewEvent {
         if self.write_key.is_empty() {
             return Err(Error::invalid("write_key", "missing"));
         }
-        validate_body(&self.body(), self.timestamp_ms, limits)
+        let body = self.body();
+        let ids = [body.profile_id, body.session_id, body.message_id];
+        validate_head(body.name, ids, self.timestamp_ms, limits)
     }
 }

@@ -1,51 +1,47 @@
 //! Events read back from the store: frozen, read-only values.
 
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 
-use super::json::JsonMap;
+use super::json::{write_i64, write_map, write_str, write_u64};
 use super::{Map, SourceId};
 use crate::time::format_rfc3339;
 
-/// A stored event. Read-only: no method changes it.
-///
-/// `Event` (= `Event<String>`) owns its data; [`EventRef`] borrows every string
-/// from the store's memory map and allocates nothing per string.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event<S = String> {
-    seq: u64,
-    source: SourceId,
-    timestamp_ms: i64,
-    received_ms: i64,
-    name: S,
-    profile_id: Option<S>,
-    session_id: Option<S>,
-    message_id: Option<S>,
-    properties: Map<S>,
-    context: Map<S>,
+/// What every stored event has besides its body: the fields the record header
+/// holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) seq: u64,
+    pub(crate) source: SourceId,
+    pub(crate) timestamp_ms: i64,
+    pub(crate) received_ms: i64,
 }
 
-/// A stored event borrowed from the store's memory (see [`Query::for_each`](crate::Query::for_each)).
-pub type EventRef<'a> = Event<&'a str>;
+/// A stored event, owned. Read-only: no method changes it. (Reads that borrow
+/// from the store's memory instead hand out [`EventRef`](crate::EventRef)s.)
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    stamp: Stamp,
+    name: String,
+    profile_id: Option<String>,
+    session_id: Option<String>,
+    message_id: Option<String>,
+    properties: Map,
+    context: Map,
+}
 
-impl<S> Event<S> {
+impl Event {
     /// Assembles a stored event from its header fields and decoded body.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn from_parts(
-        seq: u64,
-        source: SourceId,
-        timestamp_ms: i64,
-        received_ms: i64,
-        name: S,
-        ids: [Option<S>; 3],
-        properties: Map<S>,
-        context: Map<S>,
-    ) -> Event<S> {
+        stamp: Stamp,
+        name: String,
+        ids: [Option<String>; 3],
+        properties: Map,
+        context: Map,
+    ) -> Event {
         let [profile_id, session_id, message_id] = ids;
         Event {
-            seq,
-            source,
-            timestamp_ms,
-            received_ms,
+            stamp,
             name,
             profile_id,
             session_id,
@@ -54,65 +50,46 @@ impl<S> Event<S> {
             context,
         }
     }
-}
 
-impl<S: AsRef<str>> Event<S> {
     /// The global sequence number.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.stamp.seq
     }
     /// The source it was collected for.
     pub fn source(&self) -> SourceId {
-        self.source
+        self.stamp.source
     }
     /// The event name.
     pub fn name(&self) -> &str {
-        self.name.as_ref()
+        &self.name
     }
     /// The profile it happened on behalf of.
     pub fn profile_id(&self) -> Option<&str> {
-        self.profile_id.as_ref().map(AsRef::as_ref)
+        self.profile_id.as_deref()
     }
     /// The session.
     pub fn session_id(&self) -> Option<&str> {
-        self.session_id.as_ref().map(AsRef::as_ref)
+        self.session_id.as_deref()
     }
     /// The client's idempotency key.
     pub fn message_id(&self) -> Option<&str> {
-        self.message_id.as_ref().map(AsRef::as_ref)
+        self.message_id.as_deref()
     }
     /// When it happened (ms since the Unix epoch, UTC).
     pub fn timestamp(&self) -> i64 {
-        self.timestamp_ms
+        self.stamp.timestamp_ms
     }
     /// When the store received it (ms since the Unix epoch, UTC).
     pub fn received_at(&self) -> i64 {
-        self.received_ms
+        self.stamp.received_ms
     }
     /// The properties, frozen after the rules ran.
-    pub fn properties(&self) -> &Map<S> {
+    pub fn properties(&self) -> &Map {
         &self.properties
     }
     /// The context.
-    pub fn context(&self) -> &Map<S> {
+    pub fn context(&self) -> &Map {
         &self.context
-    }
-
-    /// An owned copy.
-    pub fn to_owned_event(&self) -> Event {
-        let own = |s: &Option<S>| s.as_ref().map(|s| s.as_ref().to_owned());
-        Event {
-            seq: self.seq,
-            source: self.source,
-            timestamp_ms: self.timestamp_ms,
-            received_ms: self.received_ms,
-            name: self.name.as_ref().to_owned(),
-            profile_id: own(&self.profile_id),
-            session_id: own(&self.session_id),
-            message_id: own(&self.message_id),
-            properties: self.properties.to_owned_map(),
-            context: self.context.to_owned_map(),
-        }
     }
 
     /// The event as one JSON object: `seq`, `event`, `source_id`, `profile_id`,
@@ -126,33 +103,61 @@ impl<S: AsRef<str>> Event<S> {
 
     /// Appends the JSON of [`to_json`](Self::to_json) to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        #[derive(Serialize)]
-        #[serde(bound(serialize = "S: AsRef<str>"))]
-        struct Json<'a, S: AsRef<str>> {
-            seq: u64,
-            event: &'a str,
-            source_id: u32,
-            profile_id: Option<&'a str>,
-            session_id: Option<&'a str>,
-            timestamp: String,
-            received_at: String,
-            message_id: Option<&'a str>,
-            properties: JsonMap<'a, S>,
-            context: JsonMap<'a, S>,
-        }
-        let json = Json {
-            seq: self.seq,
-            event: self.name(),
-            source_id: self.source.0,
-            profile_id: self.profile_id(),
-            session_id: self.session_id(),
-            timestamp: format_rfc3339(self.timestamp_ms),
-            received_at: format_rfc3339(self.received_ms),
-            message_id: self.message_id(),
-            properties: JsonMap(&self.properties),
-            context: JsonMap(&self.context),
-        };
-        // Writing plain data into a Vec cannot fail.
-        let _ = serde_json::to_writer(out, &json);
+        let ids = [self.profile_id(), self.session_id(), self.message_id()];
+        write_event_head(out, &self.stamp, &self.name, ids);
+        write_map(out, &self.properties);
+        out.extend_from_slice(b",\"context\":");
+        write_map(out, &self.context);
+        out.push(b'}');
+    }
+}
+
+/// Appends a stored event's JSON up to its properties (the caller writes the
+/// properties, then `,"context":`, the context and `}`): one layout for owned
+/// events and for events written straight from stored bytes.
+pub(crate) fn write_event_head(
+    out: &mut Vec<u8>,
+    stamp: &Stamp,
+    name: &str,
+    [profile_id, session_id, message_id]: [Option<&str>; 3],
+) {
+    let opt = |out: &mut Vec<u8>, s: Option<&str>| match s {
+        Some(s) => write_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    };
+    out.extend_from_slice(b"{\"seq\":");
+    write_u64(out, stamp.seq);
+    out.extend_from_slice(b",\"event\":");
+    write_str(out, name);
+    out.extend_from_slice(b",\"source_id\":");
+    write_i64(out, i64::from(stamp.source.0));
+    out.extend_from_slice(b",\"profile_id\":");
+    opt(out, profile_id);
+    out.extend_from_slice(b",\"session_id\":");
+    opt(out, session_id);
+    out.extend_from_slice(b",\"timestamp\":");
+    write_str(out, &format_rfc3339(stamp.timestamp_ms));
+    out.extend_from_slice(b",\"received_at\":");
+    write_str(out, &format_rfc3339(stamp.received_ms));
+    out.extend_from_slice(b",\"message_id\":");
+    opt(out, message_id);
+    out.extend_from_slice(b",\"properties\":");
+}
+
+/// An event serializes as its [`to_json`](Event::to_json) object.
+impl Serialize for Event {
+    fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        let mut out = s.serialize_struct("Event", 10)?;
+        out.serialize_field("seq", &self.seq())?;
+        out.serialize_field("event", self.name())?;
+        out.serialize_field("source_id", &self.source().0)?;
+        out.serialize_field("profile_id", &self.profile_id())?;
+        out.serialize_field("session_id", &self.session_id())?;
+        out.serialize_field("timestamp", &format_rfc3339(self.timestamp()))?;
+        out.serialize_field("received_at", &format_rfc3339(self.received_at()))?;
+        out.serialize_field("message_id", &self.message_id())?;
+        out.serialize_field("properties", self.properties())?;
+        out.serialize_field("context", self.context())?;
+        out.end()
     }
 }

@@ -6,10 +6,8 @@
 //! with; `Value<&str>` borrows them straight from a stored record (no allocation per
 //! string) and is what zero-copy reads hand out.
 
-use serde::Serialize;
-
 /// A JSON value.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Value<S = String> {
     /// `null`.
     Null,
@@ -30,8 +28,7 @@ pub enum Value<S = String> {
 }
 
 /// A JSON object: keys in insertion order, each key at most once.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Map<S = String> {
     entries: Vec<(S, Value<S>)>,
 }

@@ -241,12 +241,18 @@ fn stream_events(
     let query = f.apply(store.query(source)).limit(limit + 1);
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
     let (mut sent, mut last, mut more, mut gone) = (0usize, None, false, false);
+    let mut unreadable = None;
     let walked = query.for_each(|event| {
         if sent == limit {
             more = true;
             return ControlFlow::Break(());
         }
-        event.write_json(&mut buf);
+        let mark = buf.len();
+        if let Err(e) = event.write_json(&mut buf) {
+            buf.truncate(mark);
+            unreadable = Some(e);
+            return ControlFlow::Break(());
+        }
         buf.push(b'\n');
         sent += 1;
         last = Some(event.seq());
@@ -265,8 +271,8 @@ fn stream_events(
     if gone {
         return;
     }
-    let tail = match walked {
-        Ok(_) => serde_json::json!({"next_cursor": if more { last } else { None }, "count": sent}),
+    let tail = match unreadable.map_or(walked.map(|_| ()), Err) {
+        Ok(()) => serde_json::json!({"next_cursor": if more { last } else { None }, "count": sent}),
         Err(e) => serde_json::json!({"error": "store_error", "message": e.to_string()}),
     };
     buf.extend_from_slice(tail.to_string().as_bytes());

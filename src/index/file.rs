@@ -9,11 +9,11 @@ use crate::record::{u32_at, u64_at};
 /// Index files start with these 8 bytes.
 pub(super) const INDEX_MAGIC: [u8; 8] = *b"FLOGIDX\0";
 /// The index format version this build reads and writes.
-pub(super) const INDEX_VERSION: u32 = 1;
+pub(super) const INDEX_VERSION: u32 = 2;
 /// The last 4 bytes of an index file.
 pub(super) const INDEX_FOOTER_MAGIC: [u8; 4] = *b"FIDX";
 const HEADER_BYTES: usize = 64;
-const SOURCE_BYTES: usize = 64;
+const SOURCE_BYTES: usize = 80;
 const DEDUP_BYTES: usize = 24;
 const FOOTER_BYTES: usize = 8;
 
@@ -88,6 +88,8 @@ pub(crate) fn encode_index_file(
         out.extend_from_slice(&s.min_ts.to_le_bytes());
         out.extend_from_slice(&s.max_ts.to_le_bytes());
         out.extend_from_slice(&s.bytes.to_le_bytes());
+        out.extend_from_slice(&s.min_received.to_le_bytes());
+        out.extend_from_slice(&s.max_received.to_le_bytes());
         first_entry += e.len() as u64;
     }
     for (_, entries) in &sources {
@@ -96,6 +98,7 @@ pub(crate) fn encode_index_file(
             out.extend_from_slice(&e.timestamp_ms.to_le_bytes());
             out.extend_from_slice(&e.name_hash.to_le_bytes());
             out.extend_from_slice(&e.profile_hash.to_le_bytes());
+            out.extend_from_slice(&e.anonymous_hash.to_le_bytes());
             out.extend_from_slice(&e.offset.to_le_bytes());
             out.extend_from_slice(&e.len.to_le_bytes());
         }
@@ -198,8 +201,9 @@ impl Postings for MappedPostings<'_> {
             timestamp_ms: u64_at(b, 8) as i64,
             name_hash: u64_at(b, 16),
             profile_hash: u64_at(b, 24),
-            offset: u32_at(b, 32),
-            len: u32_at(b, 36),
+            anonymous_hash: u64_at(b, 32),
+            offset: u32_at(b, 40),
+            len: u32_at(b, 44),
         }
     }
 }
@@ -330,6 +334,8 @@ impl SealedIndex {
             min_ts: u64_at(d, 40) as i64,
             max_ts: u64_at(d, 48) as i64,
             bytes: u64_at(d, 56),
+            min_received: u64_at(d, 64) as i64,
+            max_received: u64_at(d, 72) as i64,
         }
     }
 
@@ -419,8 +425,9 @@ mod golden {
             timestamp_ms: ts,
             name_hash: 77,
             profile_hash: 5,
+            anonymous_hash: 6,
             message_hash: if seq == 2 { 9 } else { 0 },
-            received_ms: 100,
+            received_ms: 100 + seq as i64,
             ..Default::default()
         };
         active.add(&header(1, 2, 10), 64, 128);
@@ -436,24 +443,28 @@ mod golden {
         names.note(77, "Page Viewed");
         let bytes = encode_index_file(&active, facts, &names);
         // header + 2 sources + 3 entries + 1 dedup + name table (8+4+11 -> 24) + footer
-        assert_eq!(bytes.len(), 64 + 2 * 64 + 3 * 40 + 24 + 24 + 8);
+        assert_eq!(bytes.len(), 64 + 2 * 80 + 3 * 48 + 24 + 24 + 8);
         assert_eq!(&bytes[..8], b"FLOGIDX\0");
-        assert_eq!(u32_at(&bytes, 8), 1);
+        assert_eq!(u32_at(&bytes, 8), 2);
         assert_eq!(u32_at(&bytes, 12), 2);
         assert_eq!(u64_at(&bytes, 40), 456);
         // Source 1 first (sorted), one entry starting at entry 0; source 2 from entry 1.
         assert_eq!(u32_at(&bytes, 64), 1);
         assert_eq!(u64_at(&bytes, 64 + 16), 0);
-        assert_eq!(u32_at(&bytes, 128), 2);
-        assert_eq!(u64_at(&bytes, 128 + 8), 2);
-        assert_eq!(u64_at(&bytes, 128 + 16), 1);
-        assert_eq!(u64_at(&bytes, 128 + 40), 10);
-        assert_eq!(u64_at(&bytes, 128 + 48), 20);
-        let entries = 64 + 2 * 64;
+        let second = 64 + 80;
+        assert_eq!(u32_at(&bytes, second), 2);
+        assert_eq!(u64_at(&bytes, second + 8), 2);
+        assert_eq!(u64_at(&bytes, second + 16), 1);
+        assert_eq!(u64_at(&bytes, second + 40), 10);
+        assert_eq!(u64_at(&bytes, second + 48), 20);
+        assert_eq!(u64_at(&bytes, second + 64), 101); // received: min, max
+        assert_eq!(u64_at(&bytes, second + 72), 103);
+        let entries = 64 + 2 * 80;
         assert_eq!(u64_at(&bytes, entries), 2); // source 1's entry: seq 2
-        assert_eq!(u32_at(&bytes, entries + 32), 192);
-        assert_eq!(u64_at(&bytes, entries + 40), 1); // then source 2: seq 1, 3
-        assert_eq!(u64_at(&bytes, entries + 80), 3);
+        assert_eq!(u64_at(&bytes, entries + 32), 6); // anonymous hash
+        assert_eq!(u32_at(&bytes, entries + 40), 192);
+        assert_eq!(u64_at(&bytes, entries + 48), 1); // then source 2: seq 1, 3
+        assert_eq!(u64_at(&bytes, entries + 96), 3);
         let end = bytes.len() - 8;
         assert_eq!(u32_at(&bytes, end), crc32fast::hash(&bytes[..end]));
         assert_eq!(&bytes[end + 4..], b"FIDX");

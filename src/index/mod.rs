@@ -19,7 +19,7 @@ pub(crate) use names::NameDictionary;
 use crate::record::RecordHeader;
 
 /// Bytes of one index entry on disk.
-pub(crate) const ENTRY_BYTES: usize = 40;
+pub(crate) const ENTRY_BYTES: usize = 48;
 
 /// One record in a source's posting list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub(crate) struct IndexEntry {
     pub name_hash: u64,
     /// Hash of the profile id (0 without one).
     pub profile_hash: u64,
+    /// Hash of the anonymous id (`context.anonymous_id`; 0 without one).
+    pub anonymous_hash: u64,
     /// Byte offset of the record in its segment.
     pub offset: u32,
     /// Padded length of the record.
@@ -55,10 +57,15 @@ pub(crate) struct SourceSummary {
     pub max_ts: i64,
     /// Bytes of records (padded).
     pub bytes: u64,
+    /// Earliest receive time (ms since the Unix epoch).
+    pub min_received: i64,
+    /// Latest receive time: per-source retention deletes the source's records of
+    /// a segment once this is older than its maximum age.
+    pub max_received: i64,
 }
 
 impl SourceSummary {
-    fn first(source: u32, e: &IndexEntry) -> Self {
+    fn first(source: u32, e: &IndexEntry, received_ms: i64) -> Self {
         SourceSummary {
             source,
             count: 1,
@@ -67,16 +74,20 @@ impl SourceSummary {
             min_ts: e.timestamp_ms,
             max_ts: e.timestamp_ms,
             bytes: u64::from(e.len),
+            min_received: received_ms,
+            max_received: received_ms,
         }
     }
 
-    fn add(&mut self, e: &IndexEntry) {
+    fn add(&mut self, e: &IndexEntry, received_ms: i64) {
         self.count += 1;
         self.first_seq = self.first_seq.min(e.seq);
         self.last_seq = self.last_seq.max(e.seq);
         self.min_ts = self.min_ts.min(e.timestamp_ms);
         self.max_ts = self.max_ts.max(e.timestamp_ms);
         self.bytes += u64::from(e.len);
+        self.min_received = self.min_received.min(received_ms);
+        self.max_received = self.max_received.max(received_ms);
     }
 
     /// Folds another summary of the same source into this one.
@@ -87,6 +98,8 @@ impl SourceSummary {
         self.min_ts = self.min_ts.min(other.min_ts);
         self.max_ts = self.max_ts.max(other.max_ts);
         self.bytes += other.bytes;
+        self.min_received = self.min_received.min(other.min_received);
+        self.max_received = self.max_received.max(other.max_received);
     }
 }
 
@@ -261,19 +274,18 @@ impl ActiveIndex {
             timestamp_ms: header.timestamp_ms,
             name_hash: header.name_hash,
             profile_hash: header.profile_hash,
+            anonymous_hash: header.anonymous_hash,
             offset: offset as u32,
             len: len as u32,
         };
         match self.sources.get_mut(&header.source) {
             Some((summary, entries)) => {
-                summary.add(&entry);
+                summary.add(&entry, header.received_ms);
                 entries.push(entry);
             }
             None => {
-                self.sources.insert(
-                    header.source,
-                    (SourceSummary::first(header.source, &entry), vec![entry]),
-                );
+                let summary = SourceSummary::first(header.source, &entry, header.received_ms);
+                self.sources.insert(header.source, (summary, vec![entry]));
             }
         }
         self.names.insert(header.name_hash);

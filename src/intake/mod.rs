@@ -1,6 +1,10 @@
 //! Events arriving as JSON: the Firstparty payload and batch requests, parsed
-//! with limits into events that borrow from the request bytes.
+//! with limits in one pass into events that borrow from the request bytes, their
+//! objects transcoded straight into the record body encoding.
 
-mod json;
+mod batch;
+mod payload;
+mod value;
 
-pub(crate) use json::{RawEvent, parse_event, split_batch};
+pub(crate) use batch::split_batch;
+pub(crate) use payload::{RawEvent, parse_event};

@@ -32,7 +32,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-pub(crate) use atomic::write_atomic;
+pub(crate) use atomic::{temp_path, write_atomic};
 #[cfg(any(test, feature = "testing"))]
 pub use faulty::{FaultPlan, FaultyFs};
 pub use map::Map;

@@ -11,13 +11,14 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::durability::{Stopper, SyncState};
 use super::{Durability, Log, LogConfig, SegmentHandle, Writer};
+use crate::codec::body_name;
 use crate::error::{Error, Result};
 use crate::index::{
     ActiveIndex, BodyCheck, IndexProblem, NameDictionary, SealedIndex, SegmentFacts, SegmentIndex,
     encode_index_file,
 };
 use crate::io::{OpenMode, Vfs};
-use crate::record::{RecordView, body_name};
+use crate::record::RecordView;
 use crate::segment::scan::{Stop, scan};
 use crate::segment::{
     Recovered, Recovery, Segment, TailRepair, index_file_name, parse_segment_file_name,
@@ -36,6 +37,9 @@ pub struct OpenReport {
     /// Files removed: leftover temporary files, an uninitialised last segment, the
     /// stale index of the active segment.
     pub removed_files: Vec<PathBuf>,
+    /// Version-1 segment files rewritten in version 2 (FORMAT.md §8): the store
+    /// was written by an older firstlog and is upgraded in place.
+    pub upgraded_files: Vec<PathBuf>,
     /// Segments in the log after opening.
     pub segments: usize,
     /// Records in the log after opening.
@@ -43,11 +47,21 @@ pub struct OpenReport {
 }
 
 impl OpenReport {
+    /// Adds what an earlier step of opening (the upgrade) reported.
+    pub(crate) fn absorb(&mut self, earlier: OpenReport) {
+        self.upgraded_files.extend(earlier.upgraded_files);
+        self.removed_files.extend(earlier.removed_files);
+        if self.tail_repair.is_none() {
+            self.tail_repair = earlier.tail_repair;
+        }
+    }
+
     /// True when opening found nothing to repair.
     pub fn is_clean(&self) -> bool {
         self.tail_repair.is_none()
             && self.rebuilt_indexes.is_empty()
             && self.removed_files.is_empty()
+            && self.upgraded_files.is_empty()
     }
 }
 
@@ -405,7 +419,7 @@ pub(crate) fn rebuild_index(segment: &Segment, names: &NameDictionary) -> Result
     let view = segment.view()?;
     let mut index = ActiveIndex::new();
     let mut named = Ok(());
-    let found = scan(view.bytes(), segment.first_seq(), |offset, record| {
+    let found = scan(view.bytes(), segment.layout(), |offset, record| {
         index.add(&record.header, offset, record.header.padded_len());
         if named.is_ok() {
             named = note_name(names, segment.path(), offset, record);
@@ -415,7 +429,9 @@ pub(crate) fn rebuild_index(segment: &Segment, names: &NameDictionary) -> Result
     if let Stop::Damaged { offset, reason } = found.stop {
         return Err(Error::corrupt(segment.path(), offset as u64, reason));
     }
-    if found.end != segment.published_end() || found.last_seq != segment.last_seq() {
+    let complete = found.records == segment.record_count()
+        && (segment.generation() > 0 || found.last_seq == segment.last_seq());
+    if found.end != segment.published_end() || !complete {
         return Err(Error::corrupt(
             segment.path(),
             found.end as u64,

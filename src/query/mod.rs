@@ -10,9 +10,10 @@ mod tail;
 
 use std::ops::ControlFlow;
 
+use crate::codec::EventRef;
 use crate::error::{Error, Result};
+use crate::event::Event;
 use crate::event::SourceId;
-use crate::event::{Event, EventRef};
 use crate::index::IndexEntry;
 use crate::log::Log;
 use crate::record::{name_hash, profile_hash};

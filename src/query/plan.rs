@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use super::QueryStats;
+use crate::codec::EventRef;
 use crate::error::{Error, Result};
-use crate::event::{Event, EventRef};
+use crate::event::Event;
 use crate::index::{IndexEntry, Postings, SourceSummary, walk};
 use crate::log::SegmentHandle;
 use crate::segment::SegmentView;
@@ -203,7 +204,9 @@ impl Plan {
                 && let Some(entry) = segment.entries.get(*pos)
             {
                 *pos += 1;
-                let event = segment.decode(entry, self.filter.source)?.to_owned_event();
+                let event = segment
+                    .decode(entry, self.filter.source)?
+                    .to_owned_event()?;
                 self.stats.decoded += 1;
                 self.cursor = Some(entry.seq);
                 return Ok(Some(event));

@@ -1,19 +1,21 @@
-//! Record framing: the fixed 64-byte header every stored event starts with, its
+//! Record framing: the fixed 72-byte header every stored event starts with, its
 //! CRC, and the stable hashes stored in it. See FORMAT.md, "Record".
 //!
 //! The header holds everything recovery, indexing and filtering need (sequence
 //! number, source, timestamps, name and profile hashes), so none of them decode the
-//! body. The body codec lives in [`crate::codec`]; the one thing framing knows
-//! about a body is that it starts with the event name ([`body_name`]).
+//! body. The body codec lives in [`crate::codec`]. Version 1's 64-byte header,
+//! read only to upgrade old stores, is in [`v1`].
 
 // The `pub` items here are the record framing that `firstlog::testing` exposes
 // to the test suite and the fuzz targets; without that feature they are crate-internal.
 #![cfg_attr(not(feature = "testing"), allow(unreachable_pub))]
 
+pub(crate) mod v1;
+
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Bytes of the fixed record header.
-pub const HEADER_BYTES: usize = 64;
+/// Bytes of the fixed record header (version 2; version 1's is in [`v1`]).
+pub const HEADER_BYTES: usize = 72;
 /// Records start at offsets that are multiples of this.
 pub const ALIGN: usize = 8;
 /// The record marker, bytes `F L R C`.
@@ -41,8 +43,9 @@ const OFF_TIMESTAMP: usize = 24;
 const OFF_RECEIVED: usize = 32;
 const OFF_NAME_HASH: usize = 40;
 const OFF_PROFILE_HASH: usize = 48;
-const OFF_MESSAGE_HASH: usize = 56;
-const OFF_CRC: usize = 60;
+const OFF_ANONYMOUS_HASH: usize = 56;
+const OFF_MESSAGE_HASH: usize = 64;
+const OFF_CRC: usize = 68;
 
 /// The fixed header of a record, decoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,6 +66,9 @@ pub struct RecordHeader {
     pub name_hash: u64,
     /// [`profile_hash`] of the profile id (0 without one).
     pub profile_hash: u64,
+    /// [`profile_hash`] of the anonymous id kept in `context.anonymous_id` (0
+    /// without one): erasing a person finds their events by either id.
+    pub anonymous_hash: u64,
     /// [`message_hash`] of the message id (0 without one).
     pub message_hash: u32,
 }
@@ -70,9 +76,9 @@ pub struct RecordHeader {
 /// Why a header could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeaderProblem {
-    /// All 64 bytes are zero: the end of the written data.
+    /// The header's bytes are all zero: the end of the written data.
     Zero,
-    /// Fewer than 64 bytes remain.
+    /// Fewer bytes than a header remain.
     Short,
     /// The bytes are not a record header.
     Invalid(&'static str),
@@ -103,12 +109,14 @@ impl RecordHeader {
         out[OFF_NAME_HASH..OFF_NAME_HASH + 8].copy_from_slice(&self.name_hash.to_le_bytes());
         out[OFF_PROFILE_HASH..OFF_PROFILE_HASH + 8]
             .copy_from_slice(&self.profile_hash.to_le_bytes());
+        out[OFF_ANONYMOUS_HASH..OFF_ANONYMOUS_HASH + 8]
+            .copy_from_slice(&self.anonymous_hash.to_le_bytes());
         out[OFF_MESSAGE_HASH..OFF_MESSAGE_HASH + 4]
             .copy_from_slice(&self.message_hash.to_le_bytes());
         out[OFF_CRC..OFF_CRC + 4].copy_from_slice(&0u32.to_le_bytes());
     }
 
-    /// The 64 header bytes, with a zero CRC.
+    /// The header bytes, with a zero CRC.
     #[cfg(any(test, feature = "testing"))]
     pub fn encode(&self) -> [u8; HEADER_BYTES] {
         let mut out = [0u8; HEADER_BYTES];
@@ -116,7 +124,7 @@ impl RecordHeader {
         out
     }
 
-    /// The 64 header bytes of a record with this `body`, CRC included (`body_len`
+    /// The header bytes of a record with this `body`, CRC included (`body_len`
     /// is taken from `self`, not from `body`).
     #[cfg(any(test, feature = "testing"))]
     pub fn encode_with_crc(&self, body: &[u8]) -> [u8; HEADER_BYTES] {
@@ -147,6 +155,7 @@ impl RecordHeader {
             received_ms: u64_at(h, OFF_RECEIVED) as i64,
             name_hash: u64_at(h, OFF_NAME_HASH),
             profile_hash: u64_at(h, OFF_PROFILE_HASH),
+            anonymous_hash: u64_at(h, OFF_ANONYMOUS_HASH),
             message_hash: u32_at(h, OFF_MESSAGE_HASH),
         };
         if header.flags & !FLAGS_KNOWN != 0 || u16_at(h, OFF_RESERVED) != 0 {
@@ -164,11 +173,11 @@ pub(crate) fn stored_crc(bytes: &[u8]) -> u32 {
     u32_at(bytes, OFF_CRC)
 }
 
-/// The CRC32 of a record: over the body, then the first 60 header bytes. Body
+/// The CRC32 of a record: over the body, then the header bytes before the CRC. Body
 /// first lets writers checksum the body outside the writer lock and finish with the
 /// header (which holds the sequence number) inside it.
-pub(crate) fn record_crc(header60: &[u8], body: &[u8]) -> u32 {
-    finish_crc(body_crc(body), body.len(), header60)
+pub(crate) fn record_crc(header: &[u8], body: &[u8]) -> u32 {
+    finish_crc(body_crc(body), body.len(), header)
 }
 
 /// The CRC32 state after the body.
@@ -176,7 +185,7 @@ pub(crate) fn body_crc(body: &[u8]) -> u32 {
     crc32fast::hash(body)
 }
 
-/// Continues a body CRC over the header's first 60 bytes.
+/// Continues a body CRC over the header bytes before the CRC field.
 pub(crate) fn finish_crc(body_crc: u32, body_len: usize, header: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new_with_initial_len(body_crc, body_len as u64);
     hasher.update(&header[..OFF_CRC]);
@@ -237,13 +246,53 @@ impl RecordProblem {
     }
 }
 
+impl From<HeaderProblem> for RecordProblem {
+    fn from(p: HeaderProblem) -> Self {
+        match p {
+            HeaderProblem::Zero => RecordProblem::Zero,
+            HeaderProblem::Short => RecordProblem::Short,
+            HeaderProblem::Invalid(why) => RecordProblem::Invalid(why),
+        }
+    }
+}
+
+/// The record layout of a segment: version 2, or version 1 (read only to
+/// upgrade a store written by version 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    V1,
+    V2,
+}
+
+impl Framing {
+    /// Reads and CRC-checks the record at the start of `bytes`.
+    pub(crate) fn read_record(self, bytes: &[u8]) -> Result<RecordView<'_>, RecordProblem> {
+        match self {
+            Framing::V1 => v1::read_record(bytes),
+            Framing::V2 => read_record(bytes),
+        }
+    }
+
+    /// The size on disk of a record with a body of `body_len` bytes.
+    pub(crate) fn padded_len(self, body_len: usize) -> usize {
+        match self {
+            Framing::V1 => v1::padded_len(body_len),
+            Framing::V2 => padded_len(body_len),
+        }
+    }
+
+    /// Bytes of the record header.
+    pub(crate) fn header_bytes(self) -> usize {
+        match self {
+            Framing::V1 => v1::HEADER_BYTES_V1,
+            Framing::V2 => HEADER_BYTES,
+        }
+    }
+}
+
 /// Reads and CRC-checks the record at the start of `bytes`.
 pub fn read_record(bytes: &[u8]) -> Result<RecordView<'_>, RecordProblem> {
-    let header = RecordHeader::read_from(bytes).map_err(|p| match p {
-        HeaderProblem::Zero => RecordProblem::Zero,
-        HeaderProblem::Short => RecordProblem::Short,
-        HeaderProblem::Invalid(why) => RecordProblem::Invalid(why),
-    })?;
+    let header = RecordHeader::read_from(bytes).map_err(RecordProblem::from)?;
     let end = HEADER_BYTES + header.body_len as usize;
     let Some(body) = bytes.get(HEADER_BYTES..end) else {
         return Err(RecordProblem::Short);
@@ -278,34 +327,6 @@ pub fn message_hash(message_id: Option<&str>) -> u32 {
     }
 }
 
-/// The event name a body starts with (FORMAT.md §2.3: a varint length, then the
-/// UTF-8 bytes), without decoding the rest. `None` when the bytes are not a name.
-pub(crate) fn body_name(body: &[u8]) -> Option<&str> {
-    let (len, used) = read_varint(body)?;
-    let len = usize::try_from(len).ok()?;
-    let bytes = body.get(used..used.checked_add(len)?)?;
-    std::str::from_utf8(bytes).ok()
-}
-
-/// Reads a varint (FORMAT.md §2.3): one byte below 251, else a marker byte (251,
-/// 252, 253) and a little-endian u16, u32 or u64. Returns the value and the bytes
-/// used.
-fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    let first = *bytes.first()?;
-    let wide = |n: usize| -> Option<(u64, usize)> {
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(bytes.get(1..1 + n)?);
-        Some((u64::from_le_bytes(a), 1 + n))
-    };
-    match first {
-        0..=250 => Some((u64::from(first), 1)),
-        251 => wide(2),
-        252 => wide(4),
-        253 => wide(8),
-        _ => None,
-    }
-}
-
 /// Reads a little-endian `u16` at `at`; the caller guarantees the bounds.
 pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     let mut a = [0u8; 2];
@@ -330,8 +351,6 @@ pub(crate) fn u64_at(b: &[u8], at: usize) -> u64 {
 #[cfg(test)]
 mod golden {
     use super::*;
-    use crate::codec::{decode_body, encode_into};
-    use crate::event::{BodyOut, Map, Value};
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -348,6 +367,7 @@ mod golden {
             received_ms: -1,
             name_hash: 0x1122_3344_5566_7788,
             profile_hash: 9,
+            anonymous_hash: 0x0A0B,
             message_hash: 0xAABB_CCDD,
         };
         let mut bytes = [0u8; HEADER_BYTES];
@@ -365,62 +385,12 @@ mod golden {
                 "ffffffffffffffff",
                 "8877665544332211",
                 "0900000000000000",
+                "0b0a000000000000",
                 "ddccbbaa",
                 "00000000"
             )
         );
         assert_eq!(RecordHeader::read_from(&bytes), Ok(header));
-    }
-
-    #[test]
-    fn body_bytes_are_pinned() {
-        let mut properties = Map::new();
-        properties.insert("n", Value::Int(-1));
-        properties.insert("f", Value::Float(1.5));
-        properties.insert("big", Value::UInt(u64::MAX));
-        let context = Map::new();
-        let body = BodyOut {
-            name: "Page Viewed",
-            profile_id: Some("u1"),
-            session_id: None,
-            message_id: None,
-            properties: &properties,
-            context: &context,
-        };
-        let mut out = Vec::new();
-        encode_into(&body, &mut out).unwrap();
-        assert_eq!(
-            hex(&out),
-            concat!(
-                "0b",
-                "50616765205669657765",
-                "64", // "Page Viewed"
-                "01",
-                "02",
-                "7531", // Some("u1")
-                "00",
-                "00", // None, None
-                "03", // three properties
-                "01",
-                "6e",
-                "02",
-                "01", // "n": Int(-1) zig-zag 1
-                "01",
-                "66",
-                "04",
-                "000000000000f83f", // "f": Float(1.5)
-                "03",
-                "626967",
-                "03",
-                "fdffffffffffffffff", // "big": UInt(u64::MAX)
-                "00"                  // empty context
-            )
-        );
-        let decoded = decode_body(&out).unwrap();
-        assert_eq!(decoded.name, "Page Viewed");
-        assert_eq!(body_name(&out), Some("Page Viewed"));
-        assert_eq!(decoded.properties.get("big"), Some(&Value::UInt(u64::MAX)));
-        assert!(decode_body(&[out.as_slice(), &[0]].concat()).is_err());
     }
 
     #[test]
@@ -434,7 +404,7 @@ mod golden {
         .write_to(&mut header);
         let body = b"abc";
         let mut all = body.to_vec();
-        all.extend_from_slice(&header[..60]);
+        all.extend_from_slice(&header[..68]);
         assert_eq!(record_crc(&header, body), crc32fast::hash(&all));
     }
 }

@@ -6,8 +6,11 @@ use crate::record::{u32_at, u64_at};
 pub(crate) const SEGMENT_MAGIC: [u8; 8] = *b"FLOGSEG\0";
 /// A sealed segment ends with a trailer starting with these 8 bytes.
 pub(crate) const SEAL_MAGIC: [u8; 8] = *b"FLOGSEAL";
-/// The segment format version this build reads and writes.
-pub(crate) const SEGMENT_VERSION: u32 = 1;
+/// The segment format version this build writes (and reads; version 1 segments
+/// are read only to upgrade them).
+pub(crate) const SEGMENT_VERSION: u32 = 2;
+/// The version of segments written by version 1 of firstlog.
+pub(crate) const SEGMENT_VERSION_V1: u32 = 1;
 /// Bytes of the segment header; the first record starts here.
 pub(crate) const SEGMENT_HEADER_BYTES: usize = 64;
 /// Bytes of the seal trailer.
@@ -26,6 +29,10 @@ pub(crate) struct SegmentHeader {
     pub created_ms: i64,
     /// The id of the store the segment belongs to.
     pub store_id: [u8; 16],
+    /// 0 for a segment written by appends; incremented by each compaction that
+    /// rewrites it (FORMAT.md §2.6). A rewritten segment's sequence numbers may
+    /// have gaps (erased records).
+    pub generation: u32,
 }
 
 impl SegmentHeader {
@@ -39,6 +46,7 @@ impl SegmentHeader {
         b[24..32].copy_from_slice(&self.capacity.to_le_bytes());
         b[32..40].copy_from_slice(&self.created_ms.to_le_bytes());
         b[40..56].copy_from_slice(&self.store_id);
+        b[56..60].copy_from_slice(&self.generation.to_le_bytes());
         let crc = crc32fast::hash(&b[..60]);
         b[60..64].copy_from_slice(&crc.to_le_bytes());
         b
@@ -60,8 +68,14 @@ impl SegmentHeader {
             return Err(HeaderError::Invalid("segment header CRC mismatch"));
         }
         let version = u32_at(b, 8);
-        if version != SEGMENT_VERSION {
+        if version != SEGMENT_VERSION && version != SEGMENT_VERSION_V1 {
             return Err(HeaderError::Version(version));
+        }
+        let generation = u32_at(b, 56);
+        if version == SEGMENT_VERSION_V1 && generation != 0 {
+            return Err(HeaderError::Invalid(
+                "reserved bytes of a version-1 header are not zero",
+            ));
         }
         if u32_at(b, 12) as usize != SEGMENT_HEADER_BYTES {
             return Err(HeaderError::Invalid("unexpected segment header length"));
@@ -74,6 +88,7 @@ impl SegmentHeader {
             capacity: u64_at(b, 24),
             created_ms: u64_at(b, 32) as i64,
             store_id,
+            generation,
         })
     }
 }
@@ -169,22 +184,23 @@ mod golden {
             capacity: 65536,
             created_ms: 2,
             store_id: [0xAB; 16],
+            generation: 3,
         };
         let b = header.encode();
         assert_eq!(&b[..8], b"FLOGSEG\0");
-        assert_eq!(&b[8..16], &[1, 0, 0, 0, 64, 0, 0, 0]);
+        assert_eq!(&b[8..16], &[2, 0, 0, 0, 64, 0, 0, 0]);
         assert_eq!(&b[16..24], &1u64.to_le_bytes());
         assert_eq!(&b[24..32], &65536u64.to_le_bytes());
         assert_eq!(&b[32..40], &2i64.to_le_bytes());
         assert_eq!(&b[40..56], &[0xAB; 16]);
-        assert_eq!(&b[56..60], &[0; 4]);
+        assert_eq!(&b[56..60], &[3, 0, 0, 0]);
         assert_eq!(&b[60..64], &crc32fast::hash(&b[..60]).to_le_bytes());
         assert_eq!(SegmentHeader::decode(&b), Ok(header));
         let mut newer = b;
-        newer[8] = 2;
+        newer[8] = 3;
         let crc = crc32fast::hash(&newer[..60]);
         newer[60..64].copy_from_slice(&crc.to_le_bytes());
-        assert_eq!(SegmentHeader::decode(&newer), Err(HeaderError::Version(2)));
+        assert_eq!(SegmentHeader::decode(&newer), Err(HeaderError::Version(3)));
 
         let trailer = Trailer {
             first_seq: 1,

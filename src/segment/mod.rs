@@ -4,6 +4,7 @@
 pub(crate) mod format;
 mod recovery;
 pub(crate) mod scan;
+mod upgrade;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::record::{RecordProblem, RecordView, read_record};
 use format::{HeaderError, SEGMENT_HEADER_BYTES, SEGMENT_VERSION, SegmentHeader, TRAILER_BYTES};
 pub(crate) use format::{Trailer, index_file_name, parse_segment_file_name, segment_file_name};
 pub(crate) use recovery::Recovery;
+pub(crate) use upgrade::{Upgraded, upgrade_segment};
 
 /// The smallest capacity a segment header may state (FORMAT.md §2.1).
 pub(crate) const CAPACITY_MIN: u64 = 64 << 10;
@@ -84,12 +86,30 @@ pub(crate) struct Segment {
     path: PathBuf,
     first_seq: u64,
     capacity: u64,
+    generation: u32,
     file: Arc<dyn VFile>,
     /// The current map and the length below which its bytes are current.
     map: RwLock<(Arc<Map>, usize)>,
     published_end: AtomicUsize,
     last_seq: AtomicU64,
+    /// Records published: `last_seq - first_seq + 1` unless compaction left gaps.
+    records: AtomicU64,
     sealed: AtomicBool,
+}
+
+/// What a segment is made of when it is opened or created.
+pub(super) struct Parts {
+    pub(super) path: PathBuf,
+    pub(super) header: SegmentHeader,
+    pub(super) file: Arc<dyn VFile>,
+    pub(super) map: Map,
+    /// The end of the published records.
+    pub(super) end: usize,
+    /// The last sequence number the segment covers.
+    pub(super) last_seq: u64,
+    /// How many records it holds.
+    pub(super) records: u64,
+    pub(super) sealed: bool,
 }
 
 /// The result of opening the last segment of a log.
@@ -123,44 +143,41 @@ impl Segment {
             capacity,
             created_ms: now_ms,
             store_id,
+            generation: 0,
         };
         file.write_all_at(&header.encode(), 0).map_err(io)?;
         file.sync_data().map_err(io)?;
         fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
         let map = file.map(capacity).map_err(io)?;
-        Ok(Segment::new(
+        Ok(Segment::new(Parts {
             path,
-            first_seq,
-            capacity,
+            header,
             file,
             map,
-            SEGMENT_HEADER_BYTES,
-            first_seq - 1,
-            false,
-        ))
+            end: SEGMENT_HEADER_BYTES,
+            last_seq: first_seq - 1,
+            records: 0,
+            sealed: false,
+        }))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn new(
-        path: PathBuf,
-        first_seq: u64,
-        capacity: u64,
-        file: Arc<dyn VFile>,
-        map: Map,
-        end: usize,
-        last_seq: u64,
-        sealed: bool,
-    ) -> Segment {
-        let valid = if map.is_live() { usize::MAX } else { end };
+    pub(super) fn new(parts: Parts) -> Segment {
+        let valid = if parts.map.is_live() {
+            usize::MAX
+        } else {
+            parts.end
+        };
         Segment {
-            path,
-            first_seq,
-            capacity,
-            file,
-            map: RwLock::new((Arc::new(map), valid)),
-            published_end: AtomicUsize::new(end),
-            last_seq: AtomicU64::new(last_seq),
-            sealed: AtomicBool::new(sealed),
+            path: parts.path,
+            first_seq: parts.header.first_seq,
+            capacity: parts.header.capacity,
+            generation: parts.header.generation,
+            file: parts.file,
+            map: RwLock::new((Arc::new(parts.map), valid)),
+            published_end: AtomicUsize::new(parts.end),
+            last_seq: AtomicU64::new(parts.last_seq),
+            records: AtomicU64::new(parts.records),
+            sealed: AtomicBool::new(parts.sealed),
         }
     }
 
@@ -186,6 +203,22 @@ impl Segment {
     }
 
     pub(super) fn check_header(
+        header: &SegmentHeader,
+        path: &Path,
+        first_seq: u64,
+        store_id: [u8; 16],
+    ) -> Result<()> {
+        if header.version != SEGMENT_VERSION {
+            return Err(Error::UpgradeNeeded {
+                path: path.to_path_buf(),
+                found: header.version,
+            });
+        }
+        Self::check_identity(header, path, first_seq, store_id)
+    }
+
+    /// The checks of any version's header: the file name, the store, the size.
+    pub(super) fn check_identity(
         header: &SegmentHeader,
         path: &Path,
         first_seq: u64,
@@ -230,11 +263,16 @@ impl Segment {
         file: Arc<dyn VFile>,
         trailer: Trailer,
     ) -> Result<Segment> {
-        let count_ok = trailer
+        let span = trailer
             .last_seq
             .wrapping_sub(header.first_seq)
-            .wrapping_add(1)
-            == trailer.record_count;
+            .wrapping_add(1);
+        // A compacted segment may hold fewer records than its span (gaps).
+        let count_ok = if header.generation == 0 {
+            span == trailer.record_count
+        } else {
+            trailer.last_seq.wrapping_add(1) >= header.first_seq && trailer.record_count <= span
+        };
         if trailer.first_seq != header.first_seq || !count_ok {
             return Err(Error::corrupt(
                 &path,
@@ -245,17 +283,16 @@ impl Segment {
         let map = file
             .map(trailer.data_end)
             .map_err(|e| Error::io(&path, e))?;
-        let end = trailer.data_end as usize;
-        Ok(Segment::new(
+        Ok(Segment::new(Parts {
             path,
-            header.first_seq,
-            header.capacity,
+            header,
             file,
             map,
-            end,
-            trailer.last_seq,
-            true,
-        ))
+            end: trailer.data_end as usize,
+            last_seq: trailer.last_seq,
+            records: trailer.record_count,
+            sealed: true,
+        }))
     }
 
     /// Opens a sealed segment (every segment but the last). Checks the header and
@@ -304,7 +341,21 @@ impl Segment {
 
     /// The number of published records.
     pub(crate) fn record_count(&self) -> u64 {
-        self.last_seq().wrapping_sub(self.first_seq).wrapping_add(1)
+        self.records.load(Ordering::Acquire)
+    }
+
+    /// 0 for a segment as appended; how many times compaction rewrote it.
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// How its records follow each other (for scans).
+    pub(crate) fn layout(&self) -> scan::Layout {
+        scan::Layout {
+            framing: crate::record::Framing::V2,
+            first_seq: self.first_seq,
+            gaps: self.generation > 0,
+        }
     }
 
     /// The end of the published records.
@@ -342,8 +393,14 @@ impl Segment {
     }
 
     /// Makes records up to `end` (last sequence `last_seq`) visible to readers.
+    /// Only the active segment is appended to: its records are contiguous.
     pub(crate) fn publish(&self, end: usize, last_seq: u64) {
+        debug_assert!(end >= self.published_end(), "published ends only grow");
+        debug_assert!(last_seq >= self.last_seq(), "sequence numbers only grow");
+        debug_assert_eq!(self.generation, 0, "only appended segments are appended to");
         self.published_end.store(end, Ordering::Release);
+        self.records
+            .store(last_seq + 1 - self.first_seq, Ordering::Release);
         self.last_seq.store(last_seq, Ordering::Release);
     }
 

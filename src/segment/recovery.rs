@@ -5,11 +5,11 @@
 
 use std::path::Path;
 
-use super::scan::{self, Scan, Stop};
-use super::{Recovered, RecoveryMode, Segment, TailRepair};
+use super::scan::{self, Layout, Scan, Stop};
+use super::{Parts, Recovered, RecoveryMode, Segment, TailRepair};
 use crate::error::{Error, Result};
 use crate::io::{Map, OpenMode, VFile, Vfs};
-use crate::record::RecordView;
+use crate::record::{Framing, RecordView};
 
 /// Where the last segment is being recovered, and how.
 pub(crate) struct Recovery<'a> {
@@ -41,8 +41,13 @@ impl Segment {
         };
         let file = how.fs.open(how.path, open_mode).map_err(io)?;
         let len = file.len().map_err(io)?;
-        let Some(header) = Self::read_header(&*file, how.path, len)? else {
-            return Ok(Recovered::Uninitialised);
+        let header = match Self::read_header(&*file, how.path, len) {
+            Ok(Some(header)) => header,
+            Ok(None) => return Ok(Recovered::Uninitialised),
+            Err(e) if e.is_corruption() && how.never_initialised(&*file, len)? => {
+                return Ok(Recovered::Uninitialised);
+            }
+            Err(e) => return Err(e),
         };
         Self::check_header(&header, how.path, how.first_seq, how.store_id)?;
         if let Some(trailer) = Self::read_trailer(&*file, how.path, len)? {
@@ -57,21 +62,33 @@ impl Segment {
             len
         };
         let map = file.map(map_len).map_err(io)?;
-        let segment = Segment::new(
-            how.path.to_path_buf(),
-            how.first_seq,
-            header.capacity,
+        let segment = Segment::new(Parts {
+            path: how.path.to_path_buf(),
+            header,
             file,
             map,
-            found.end,
-            found.last_seq,
-            false,
-        );
+            end: found.end,
+            last_seq: found.last_seq,
+            records: found.records,
+            sealed: false,
+        });
         Ok(Recovered::Active(segment, repair))
     }
 }
 
 impl Recovery<'_> {
+    /// True when a last segment whose header is damaged holds no valid record:
+    /// its creation was interrupted before the header was synced (records are
+    /// appended only after it is), so nothing in it was ever acknowledged.
+    fn never_initialised(&self, file: &dyn VFile, len: u64) -> Result<bool> {
+        if !self.writable {
+            return Ok(false);
+        }
+        let data = file.read_all().map_err(|e| Error::io(self.path, e))?;
+        debug_assert_eq!(data.len() as u64, len);
+        Ok(scan::find_valid_record(&data, 0, self.first_seq, Framing::V2).is_none())
+    }
+
     /// Scans the records, reports the kept ones to `each`, and judges the tail.
     fn scan(
         &self,
@@ -90,7 +107,7 @@ impl Recovery<'_> {
         };
         let data = scan_map.prefix(len as usize);
         let mut records = Vec::new();
-        let found = scan::scan(data, self.first_seq, |offset, record| {
+        let found = scan::scan(data, Layout::appended(self.first_seq), |offset, record| {
             records.push((offset, *record))
         });
         // Only the writer judges the tail: a reader sees the writer's bytes in
@@ -116,7 +133,7 @@ impl Recovery<'_> {
         let next_seq = found.last_seq.wrapping_add(1);
         let valid_after = |at: usize| {
             self.mode == RecoveryMode::TolerateTornTail
-                && scan::find_valid_record(data, at, next_seq).is_some()
+                && scan::find_valid_record(data, at, next_seq, Framing::V2).is_some()
         };
         let reason = match found.stop {
             Stop::Damaged { offset, reason } => {

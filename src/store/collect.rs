@@ -55,6 +55,24 @@ impl Counters {
 
 thread_local! {
     static BATCH: RefCell<Batch> = RefCell::new(Batch::new());
+    /// Where JSON payloads' objects are encoded while their call is prepared.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's (cleared) scratch buffer, or a fresh one when a
+/// rule collects from inside a collect call.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            scratch.clear();
+            let out = f(&mut scratch);
+            if scratch.capacity() > UNIT_BYTES_MAX {
+                *scratch = Vec::new();
+            }
+            out
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 /// The outcomes of one collect call, and the events (with their positions) to
@@ -64,8 +82,8 @@ type Round<'e> = (Vec<Result<Receipt>>, Vec<(usize, Incoming<'e>)>);
 impl Store {
     /// Collects one typed event.
     pub fn collect(&self, event: NewEvent) -> Result<Receipt> {
-        let mut out =
-            self.collect_events(std::iter::once(Incoming::Typed(Cow::Owned(event))), 1)?;
+        let once = std::iter::once(Incoming::Typed(Cow::Owned(event)));
+        let mut out = self.collect_events(once, 1, &[])?;
         out.pop().unwrap_or(Err(Error::Closed))
     }
 
@@ -80,6 +98,7 @@ impl Store {
         self.collect_events(
             events.into_iter().map(|e| Incoming::Typed(Cow::Owned(e))),
             n,
+            &[],
         )
     }
 
@@ -89,6 +108,7 @@ impl Store {
         self.collect_events(
             events.iter().map(|e| Incoming::Typed(Cow::Borrowed(e))),
             events.len(),
+            &[],
         )
     }
 
@@ -99,8 +119,10 @@ impl Store {
         if inner.options.read_only {
             return Err(Error::ReadOnly);
         }
-        let result = parse_event(payload, &inner.options.limits, None).and_then(|event| {
-            let mut out = self.collect_events(std::iter::once(Incoming::Json(event)), 1)?;
+        let result = with_scratch(|scratch| {
+            let event = parse_event(payload, &inner.options.limits, None, scratch)?;
+            let once = std::iter::once(Incoming::Json(event));
+            let mut out = self.collect_events(once, 1, scratch)?;
             out.pop().unwrap_or(Err(Error::Closed))
         });
         if let Err(e) = &result {
@@ -124,18 +146,21 @@ impl Store {
                 return Err(e);
             }
         };
-        let mut parsed: Vec<Result<Option<RawEvent<'_>>>> = batch
-            .items
-            .iter()
-            .map(|raw| {
-                parse_event(raw.get().as_bytes(), limits, batch.write_key.as_deref()).map(Some)
-            })
-            .collect();
-        let valid = parsed.iter().filter(|p| p.is_ok()).count();
-        let events = parsed
-            .iter_mut()
-            .filter_map(|p| p.as_mut().ok().and_then(Option::take).map(Incoming::Json));
-        let mut stored = self.collect_events(events, valid)?.into_iter();
+        let key = batch.write_key.as_deref();
+        let (parsed, stored) = with_scratch(|scratch| {
+            let mut parsed: Vec<Result<Option<RawEvent<'_>>>> = batch
+                .items
+                .iter()
+                .map(|raw| parse_event(raw.get().as_bytes(), limits, key, scratch).map(Some))
+                .collect();
+            let valid = parsed.iter().filter(|p| p.is_ok()).count();
+            let events = parsed
+                .iter_mut()
+                .filter_map(|p| p.as_mut().ok().and_then(Option::take).map(Incoming::Json));
+            let stored = self.collect_events(events, valid, scratch);
+            (parsed, stored)
+        });
+        let mut stored = stored?.into_iter();
         let mut out = Vec::with_capacity(parsed.len());
         for (i, p) in parsed.into_iter().enumerate() {
             let outcome = match p {
@@ -164,15 +189,16 @@ impl Store {
         &self,
         events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
+        scratch: &[u8],
     ) -> Result<Vec<Result<Receipt>>> {
-        let (mut outcomes, mut deferred) = self.collect_round(events, n)?;
+        let (mut outcomes, mut deferred) = self.collect_round(events, n, scratch)?;
         // Events deferred because another call was collecting the same message id
         // are collected again, as new calls, until none is left: each round holds
         // no claim when it starts, so its first event may wait and progress is sure.
         while !deferred.is_empty() {
             let (positions, events): (Vec<usize>, Vec<Incoming<'e>>) = deferred.into_iter().unzip();
             let n = events.len();
-            let (again, later) = self.collect_round(events.into_iter(), n)?;
+            let (again, later) = self.collect_round(events.into_iter(), n, scratch)?;
             deferred = later
                 .into_iter()
                 .map(|(i, event)| (positions[i], event))
@@ -189,10 +215,11 @@ impl Store {
         &self,
         events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
+        scratch: &[u8],
     ) -> Result<Round<'e>> {
         BATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut batch) => {
-                let out = self.collect_into(events, n, &mut batch);
+                let out = self.collect_into(events, n, scratch, &mut batch);
                 batch.clear();
                 if batch.buf.capacity() > UNIT_BYTES_MAX * 2 {
                     *batch = Batch::new();
@@ -200,7 +227,7 @@ impl Store {
                 out
             }
             // A rule that collects from inside a collect call: use a fresh buffer.
-            Err(_) => self.collect_into(events, n, &mut Batch::new()),
+            Err(_) => self.collect_into(events, n, scratch, &mut Batch::new()),
         })
     }
 
@@ -208,6 +235,7 @@ impl Store {
         &self,
         events: impl Iterator<Item = Incoming<'e>>,
         n: usize,
+        scratch: &[u8],
         batch: &mut Batch,
     ) -> Result<Round<'e>> {
         let inner = &*self.inner;
@@ -216,6 +244,7 @@ impl Store {
         }
         let mut call = CollectCall {
             inner,
+            scratch,
             catalog: inner.catalog.state(),
             pipeline: inner.pipeline.read().clone(),
             received: now_ms(),

@@ -6,6 +6,7 @@ mod options;
 mod prepare;
 mod receipt;
 mod stats;
+mod upgrade;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -97,9 +98,14 @@ impl Store {
             recovery: options.recovery,
             writable,
         };
+        let mut upgrade_report = OpenReport::default();
+        if writable {
+            upgrade::upgrade_store(&*fs, &dir, &catalog, &mut upgrade_report)?;
+        }
         let names = Arc::new(NameDictionary::default());
         let store_id = catalog.state().data.store_id;
-        let (log, open_report) = Log::open(fs.clone(), &dir, store_id, config, names)?;
+        let (log, mut open_report) = Log::open(fs.clone(), &dir, store_id, config, names)?;
+        open_report.absorb(upgrade_report);
         let dedup = DedupWindow::new(
             i64::try_from(options.dedup_window.as_millis()).unwrap_or(i64::MAX),
             options.dedup_capacity,

@@ -10,7 +10,8 @@ use parking_lot::RwLock;
 use super::Inner;
 use super::receipt::Receipt;
 use crate::catalog::{CatalogState, Source};
-use crate::codec::{decode_event, encode_into};
+use crate::codec::value::EncodeError;
+use crate::codec::{decode_event, decode_object, encode_body, put_head};
 use crate::dedup::Claim;
 use crate::error::{Error, Result};
 use crate::event::{
@@ -69,10 +70,27 @@ impl Incoming<'_> {
         }
     }
 
-    fn into_new_event(self) -> NewEvent {
+    /// An owned event (for rules, which edit a draft). A JSON payload's objects
+    /// are decoded from the scratch they were encoded into.
+    fn into_new_event(self, scratch: &[u8]) -> Result<NewEvent> {
         match self {
-            Incoming::Typed(e) => e.into_owned(),
-            Incoming::Json(e) => e.into_new_event(),
+            Incoming::Typed(e) => Ok(e.into_owned()),
+            Incoming::Json(e) => {
+                let (properties, context) = e.objects(scratch);
+                let decode = |bytes: &[u8]| {
+                    decode_object(bytes)
+                        .map(|m| m.to_owned_map())
+                        .map_err(|e| Error::invalid("json", e.reason))
+                };
+                let mut event = NewEvent::new(e.name.into_owned(), e.write_key.into_owned())
+                    .properties(decode(properties)?)
+                    .context(decode(context)?);
+                event.profile_id = e.profile_id.map(Into::into);
+                event.session_id = e.session_id.map(Into::into);
+                event.message_id = e.message_id.map(Into::into);
+                event.timestamp_ms = e.timestamp_ms;
+                Ok(event)
+            }
         }
     }
 }
@@ -103,6 +121,8 @@ pub(crate) enum Prepared<'e> {
 /// What every event of one collect call shares.
 pub(crate) struct CollectCall<'c> {
     pub inner: &'c Inner,
+    /// Where JSON payloads' objects were encoded (empty for typed events).
+    pub scratch: &'c [u8],
     pub catalog: Arc<CatalogState>,
     pub pipeline: Arc<Pipeline>,
     pub received: i64,
@@ -156,25 +176,43 @@ impl CollectCall<'_> {
             Claimed::Settled(receipt) => return Ok(Prepared::Done(receipt)),
             Claimed::Later => return Ok(Prepared::Deferred(event)),
         }
+        let framed = self.rule_and_frame(event, &target, batch);
+        if framed.is_err() {
+            // Not stored: a later copy of its message id may be.
+            self.release_claim(index);
+        }
+        framed
+    }
+
+    /// Runs the rules (if any apply), judges the name, and frames the event.
+    fn rule_and_frame<'e>(
+        &mut self,
+        event: Incoming<'e>,
+        target: &Target<'_>,
+        batch: &mut Batch,
+    ) -> Result<Prepared<'e>> {
+        let source = target.source;
         let msg_hash = message_hash(event.message_id());
         if self.pipeline.applies_to(source.id()) {
-            return self.prepare_with_rules(event, &target, msg_hash, batch);
+            return self.prepare_with_rules(event, target, msg_hash, batch);
         }
         // No rule applies: encode straight from what was given, without copying.
         // The name's hash serves the naming verdict and the record header alike.
         let hash = name_hash(event.name());
-        let naming = self.naming(&target, hash, event.name())?;
-        let frame = self.frame(&target, msg_hash);
+        let naming = self.naming(target, hash, event.name())?;
+        let frame = self.frame(target, msg_hash);
         match &event {
-            Incoming::Typed(e) => frame.push(
+            Incoming::Typed(e) => frame.push_body(
                 batch,
                 &e.body(),
                 e.timestamp_ms.unwrap_or(self.received),
                 hash,
+                self.inner.options.limits.depth_max,
             )?,
-            Incoming::Json(e) => frame.push(
+            Incoming::Json(e) => frame.push_json(
                 batch,
-                &e.body(),
+                e,
+                self.scratch,
                 e.timestamp_ms.unwrap_or(self.received),
                 hash,
             )?,
@@ -183,6 +221,17 @@ impl CollectCall<'_> {
             source: source.id(),
             naming,
         })
+    }
+
+    /// Gives up the claim event `index` holds (it will not be stored).
+    fn release_claim(&mut self, index: usize) {
+        let Some(at) = self.claims.iter().position(|c| c.index == index && c.first) else {
+            return;
+        };
+        let note = self.claims.swap_remove(at);
+        self.inner
+            .dedup
+            .resolve(note.source, note.hash, &note.message_id, self.owner, None);
     }
 
     /// Claims the event's message id in the dedup window.
@@ -243,7 +292,7 @@ impl CollectCall<'_> {
         batch: &mut Batch,
     ) -> Result<Prepared<'e>> {
         let source = target.source.id();
-        let mut draft = Draft::new(event.into_new_event(), source, self.received);
+        let mut draft = Draft::new(event.into_new_event(self.scratch)?, source, self.received);
         match self.pipeline.run(&mut draft) {
             Outcome::Keep => {}
             Outcome::Dropped { rule } => {
@@ -258,8 +307,14 @@ impl CollectCall<'_> {
         draft.validate(&self.inner.options.limits)?;
         let hash = name_hash(&draft.name);
         let naming = self.naming(target, hash, &draft.name)?;
-        self.frame(target, msg_hash)
-            .push(batch, &draft.body(), draft.timestamp_ms, hash)?;
+        let levels = self.inner.options.limits.depth_max;
+        self.frame(target, msg_hash).push_body(
+            batch,
+            &draft.body(),
+            draft.timestamp_ms,
+            hash,
+            levels,
+        )?;
         Ok(Prepared::Framed { source, naming })
     }
 
@@ -346,23 +401,24 @@ struct Frame {
 }
 
 impl Frame {
-    /// Frames one record: header fields from the body (`name_hash` is its name's,
-    /// computed once by the caller), the body encoded once.
-    fn push<S: serde::Serialize + AsRef<str>>(
+    /// The header of a record (without length, sequence number and CRC, which
+    /// the batch fills in).
+    fn header(
         &self,
-        batch: &mut Batch,
-        body: &BodyOut<'_, S>,
         ts: i64,
         name_hash: u64,
-    ) -> Result<()> {
+        ids: [Option<&str>; 3],
+        anonymous_id: Option<&str>,
+    ) -> RecordHeader {
+        let [profile_id, _, message_id] = ids;
         let mut flags = 0;
-        if body.profile_id.is_some() {
+        if profile_id.is_some() {
             flags |= FLAG_HAS_PROFILE;
         }
-        if body.message_id.is_some() {
+        if message_id.is_some() {
             flags |= FLAG_HAS_MESSAGE_ID;
         }
-        let header = RecordHeader {
+        RecordHeader {
             body_len: 0,
             seq: 0,
             source: self.source,
@@ -370,13 +426,56 @@ impl Frame {
             timestamp_ms: ts,
             received_ms: self.received_ms,
             name_hash,
-            profile_hash: profile_hash(body.profile_id),
+            profile_hash: profile_hash(profile_id),
+            anonymous_hash: profile_hash(anonymous_id),
             message_hash: self.message_hash,
-        };
+        }
+    }
+
+    /// Frames a record from a typed body, encoded once (its objects checked for
+    /// depth and finite numbers as they are written).
+    fn push_body<S: AsRef<str>>(
+        &self,
+        batch: &mut Batch,
+        body: &BodyOut<'_, S>,
+        ts: i64,
+        name_hash: u64,
+        levels: usize,
+    ) -> Result<()> {
+        let ids = [body.profile_id, body.session_id, body.message_id];
+        let header = self.header(ts, name_hash, ids, body.anonymous_id());
         batch.push(header, self.max_body, |buf| {
-            encode_into(body, buf)
-                .map(|_| ())
-                .map_err(|e| Error::invalid("event", format!("cannot encode: {}", e.0)))
+            encode_body(buf, body, levels).map_err(|(field, e)| encode_refusal(field, e, levels))
         })
+    }
+
+    /// Frames a record from a parsed JSON payload: its head, then the objects
+    /// the parser already encoded.
+    fn push_json(
+        &self,
+        batch: &mut Batch,
+        event: &RawEvent<'_>,
+        scratch: &[u8],
+        ts: i64,
+        name_hash: u64,
+    ) -> Result<()> {
+        let header = self.header(ts, name_hash, event.ids(), event.anonymous_id.as_deref());
+        let (properties, context) = event.objects(scratch);
+        batch.push(header, self.max_body, |buf| {
+            put_head(buf, &event.name, event.ids());
+            buf.extend_from_slice(properties);
+            buf.extend_from_slice(context);
+            Ok(())
+        })
+    }
+}
+
+/// The error of an object the encoder refused.
+fn encode_refusal(field: &str, e: EncodeError, levels: usize) -> Error {
+    match e {
+        EncodeError::NotFinite => Error::invalid(field, "numbers must be finite"),
+        EncodeError::TooDeep => {
+            Error::invalid(field, format!("nested deeper than {levels} levels"))
+        }
     }
 }

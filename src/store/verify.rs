@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::Store;
 use crate::catalog::CATALOG_FILE;
-use crate::codec::decode_body;
+use crate::codec::check_body;
 use crate::error::Result;
 use crate::index::{ActiveIndex, SegmentFacts, encode_index_file};
 use crate::io::OpenMode;
@@ -98,10 +98,10 @@ fn verify_segment(segment: &Segment, report: &mut VerifyReport) -> Result<Active
     let view = segment.view()?;
     let mut rebuilt = ActiveIndex::new();
     let mut problems = Vec::new();
-    let found = scan(view.bytes(), segment.first_seq(), |offset, record| {
+    let found = scan(view.bytes(), segment.layout(), |offset, record| {
         rebuilt.add(&record.header, offset, record.header.padded_len());
-        if let Err(e) = decode_body(record.body) {
-            let reason = format!("body does not decode: {}", e.0);
+        if let Err(e) = check_body(record.body) {
+            let reason = format!("body does not decode: {} (body byte {})", e.reason, e.at);
             problems.push(Problem::at(path, offset as u64, reason));
         }
     });

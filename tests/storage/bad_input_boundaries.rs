@@ -275,13 +275,13 @@ fn nesting_at_the_maximum_and_one_deeper() {
     assert_invalid(
         store.collect(typed(max + 1)),
         "properties",
-        "nested 33 levels deep",
+        "nested deeper than 32 levels",
     );
     let deep_context = NewEvent::new("Page Viewed", source.write_key()).context(nested_map(500));
     assert_invalid(
         store.collect(deep_context),
         "context",
-        "nested 500 levels deep",
+        "nested deeper than 32 levels",
     );
 }
 

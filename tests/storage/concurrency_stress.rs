@@ -33,7 +33,7 @@ fn event(key: &str, uid: u64) -> NewEvent {
 }
 
 /// Checks that an event is exactly what some writer sent; returns its uid.
-fn check_event<S: AsRef<str>>(e: &Event<S>) -> u64 {
+fn check_event(e: &Event) -> u64 {
     let uid = e
         .properties()
         .get("uid")
@@ -151,7 +151,7 @@ fn hammer(durability: Durability) {
                             assert!(e.seq() > last, "query order");
                             assert_eq!(e.source(), id);
                             last = e.seq();
-                            check_event(e);
+                            check_event(&e.to_owned_event().unwrap());
                             seen += 1;
                             std::ops::ControlFlow::Continue(())
                         })

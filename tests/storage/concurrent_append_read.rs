@@ -61,7 +61,7 @@ fn new_event(sources: &[Source], writer: u32, n: u32) -> NewEvent {
 }
 
 /// Checks that `e` is exactly event (writer, n) as it was collected; returns them.
-fn check_intact<S: AsRef<str>>(sources: &[Source], e: &Event<S>) -> (u32, u32) {
+fn check_intact(sources: &[Source], e: &Event) -> (u32, u32) {
     let props = e.properties();
     let writer = props.get("writer").and_then(|v| v.as_i64());
     let n = props.get("n").and_then(|v| v.as_i64());
@@ -246,7 +246,7 @@ fn reader_thread(
             .for_each(|e| {
                 assert!(e.seq() < last, "descending order broken");
                 last = e.seq();
-                check_intact(&sources, e);
+                check_intact(&sources, &e.to_owned_event().unwrap());
                 std::ops::ControlFlow::Continue(())
             })
             .unwrap();

@@ -265,7 +265,7 @@ fn damaged_or_missing_index_files_are_rebuilt() {
         "unknown version",
         |_, idx| {
             let mut b = fs::read(&idx[1]).unwrap();
-            b[8..12].copy_from_slice(&2u32.to_le_bytes());
+            b[8..12].copy_from_slice(&99u32.to_le_bytes());
             fix_crcs(&mut b);
             fs::write(&idx[1], b).unwrap();
             vec![idx[1].clone()]

@@ -247,7 +247,7 @@ fn values_keep_their_types_order_and_text() {
     store
         .query(src.id())
         .for_each(|r| {
-            zero_copy = Some(r.to_json());
+            zero_copy = Some(r.to_json().unwrap());
             std::ops::ControlFlow::Continue(())
         })
         .unwrap();

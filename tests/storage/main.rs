@@ -14,6 +14,7 @@ mod crash_model;
 mod dedup_window;
 mod durability_modes_power_loss;
 mod fault_injection_loop;
+mod format_upgrade;
 mod fuzz_corpus_replay;
 mod group_commit;
 mod index_rebuild;

@@ -239,7 +239,7 @@ impl Shape {
     }
 }
 
-fn check_event<S: AsRef<str>>(e: &Event<S>, want: &Stored, sources: &[Source], ctx: &str) {
+fn check_event(e: &Event, want: &Stored, sources: &[Source], ctx: &str) {
     assert_eq!(e.seq(), want.seq, "{ctx}");
     let spec = &want.spec;
     assert_eq!(
@@ -285,7 +285,7 @@ fn check_shape(store: &Store, sources: &[Source], model: &[Stored], shape: &Shap
     let mut k = 0;
     let stats = q
         .for_each(|e| {
-            check_event(e, want[k], sources, &ctx);
+            check_event(&e.to_owned_event().unwrap(), want[k], sources, &ctx);
             k += 1;
             ControlFlow::Continue(())
         })

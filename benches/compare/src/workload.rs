@@ -613,22 +613,53 @@ fn text<S: AsRef<str>>(map: &firstlog::Map<S>, key: &str) -> String {
         .to_owned()
 }
 
-/// A stored event (owned [`firstlog::Event`] or borrowed [`firstlog::EventRef`])
-/// back as the application's struct; `source` is the application's index of the
-/// source queried.
-pub fn from_stored<S: AsRef<str>>(event: &firstlog::Event<S>, source: u16) -> AppEvent {
+/// A stored event (owned) back as the application's struct; `source` is the
+/// application's index of the source queried.
+pub fn from_stored(event: &firstlog::Event, source: u16) -> AppEvent {
+    let ids = [event.profile_id(), event.session_id(), event.message_id()];
+    from_parts(
+        event.name(),
+        ids,
+        event.timestamp(),
+        event.properties(),
+        event.context(),
+        source,
+    )
+}
+
+/// A stored event read in place ([`firstlog::EventRef`]: its objects decoded
+/// here, strings borrowed until copied into the struct).
+pub fn from_ref(event: &firstlog::EventRef<'_>, source: u16) -> firstlog::Result<AppEvent> {
+    let ids = [event.profile_id(), event.session_id(), event.message_id()];
+    let (properties, context) = (event.properties()?, event.context()?);
+    Ok(from_parts(
+        event.name(),
+        ids,
+        event.timestamp(),
+        &properties,
+        &context,
+        source,
+    ))
+}
+
+fn from_parts<S: AsRef<str>>(
+    name: &str,
+    [user_id, session_id, message_id]: [Option<&str>; 3],
+    timestamp_ms: i64,
+    properties: &firstlog::Map<S>,
+    context: &firstlog::Map<S>,
+    source: u16,
+) -> AppEvent {
     let own = |s: Option<&str>| s.map(str::to_owned);
-    let context = event.context();
     let library = context.get("library").and_then(|v| v.as_object());
     AppEvent {
         source,
-        name: event.name().to_owned(),
-        user_id: own(event.profile_id()),
-        session_id: own(event.session_id()),
-        message_id: own(event.message_id()),
-        timestamp_ms: event.timestamp(),
-        properties: event
-            .properties()
+        name: name.to_owned(),
+        user_id: own(user_id),
+        session_id: own(session_id),
+        message_id: own(message_id),
+        timestamp_ms,
+        properties: properties
             .iter()
             .map(|(k, v)| (k.to_owned(), prop_from(v)))
             .collect(),

@@ -101,13 +101,26 @@ impl Page {
         let mut table = Table::new(&[">seq", "timestamp", "event", "profile", "properties"]);
         let mut line = Vec::with_capacity(1024);
         let mut written = Ok(());
+        let mut unreadable = None;
         let walked = query.for_each(|event| {
+            let properties = match format {
+                Format::Ndjson => {
+                    line.clear();
+                    event.write_json(&mut line).map(|()| String::new())
+                }
+                Format::Table => event.properties().map(|p| ellipsize(&p.to_json(), 80)),
+            };
+            let properties = match properties {
+                Ok(p) => p,
+                Err(e) => {
+                    unreadable = Some(e);
+                    return ControlFlow::Break(());
+                }
+            };
             self.printed += 1;
             self.last_seq = Some(event.seq());
             written = match format {
                 Format::Ndjson => {
-                    line.clear();
-                    event.write_json(&mut line);
                     line.push(b'\n');
                     out.write_all(&line)
                 }
@@ -117,7 +130,7 @@ impl Page {
                         format_rfc3339(event.timestamp()),
                         event.name().to_owned(),
                         event.profile_id().unwrap_or("-").to_owned(),
-                        ellipsize(&event.properties().to_json(), 80),
+                        properties,
                     ]);
                     Ok(())
                 }
@@ -132,7 +145,10 @@ impl Page {
         if format == Format::Table {
             table.write(out, "")?;
         }
-        Ok(walked.map(|_| ()))
+        Ok(match unreadable {
+            Some(e) => Err(e),
+            None => walked.map(|_| ()),
+        })
     }
 }
 

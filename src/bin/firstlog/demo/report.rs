@@ -215,14 +215,17 @@ fn sample(out: &mut dyn Write, store: &Store, run: &Run) -> io::Result<()> {
         .descending()
         .limit(2)
         .for_each(|e| {
+            let json = |m: firstlog::Result<firstlog::Map<&str>>| {
+                m.map_or_else(|err| format!("({err})"), |m| m.to_json())
+            };
             cards.push(format!(
                 "  seq {} · {} · profile {} · session {}\n    properties {}\n    context    {}",
                 e.seq(),
                 format_rfc3339(e.timestamp()),
                 e.profile_id().unwrap_or("-"),
                 e.session_id().unwrap_or("-"),
-                e.properties().to_json(),
-                ellipsize(&e.context().to_json(), 160),
+                json(e.properties()),
+                ellipsize(&json(e.context()), 160),
             ));
             ControlFlow::Continue(())
         })
