@@ -260,6 +260,19 @@ impl Catalog {
         })
     }
 
+    /// Sets the web origins allowed to send to a source (empty: any origin). Each
+    /// must be `scheme://host[:port]`, as browsers send it in `Origin`.
+    pub(crate) fn set_allowed_origins(&self, id: SourceId, origins: Vec<String>) -> Result<Source> {
+        for origin in &origins {
+            check_origin(origin)?;
+        }
+        self.update(|data| {
+            let source = Self::source_mut(data, id)?;
+            source.allowed_origins = origins;
+            Ok(source.clone())
+        })
+    }
+
     /// Sets the naming policy of one source (`Some(id)`) or the store default.
     /// `policy: None` on a source removes its override.
     pub(crate) fn set_naming(
@@ -275,6 +288,20 @@ impl Catalog {
             Ok(())
         })
     }
+}
+
+/// An origin as browsers send it: `http` or `https`, a host, maybe a port; no
+/// path, no trailing slash.
+fn check_origin(origin: &str) -> Result<()> {
+    let bad = |why: &str| Error::argument("origin", format!("{origin:?}: {why}"));
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| bad("must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) || origin.len() > 255 {
+        return Err(bad("must be scheme://host[:port], with no path"));
+    }
+    Ok(())
 }
 
 fn check_source_name(name: &str) -> Result<()> {

@@ -177,7 +177,8 @@ impl Log {
         }))
     }
 
-    fn check_writable(&self) -> Result<()> {
+    /// The error an append would get now, if any.
+    pub(crate) fn check_writable(&self) -> Result<()> {
         if !self.config.writable {
             return Err(Error::ReadOnly);
         }

@@ -213,6 +213,19 @@ impl Store {
         self.inner.catalog.set_enabled(id, true)
     }
 
+    /// Restricts which web origins may send events to a source (the HTTP
+    /// collector checks the `Origin` header); an empty list allows any origin.
+    pub fn set_allowed_origins(&self, id: SourceId, origins: Vec<String>) -> Result<Source> {
+        self.inner.catalog.set_allowed_origins(id, origins)
+    }
+
+    /// Why a write would fail now, if it would: `Ok` when the store takes writes;
+    /// else the error (`Closed`, `ReadOnly`, or `Poisoned` after a failed write or
+    /// fsync). A health check for servers (`/readyz`).
+    pub fn check_writable(&self) -> Result<()> {
+        self.inner.log.check_writable()
+    }
+
     /// Sets the naming policy of the store (`source: None`) or of one source.
     pub fn set_naming_policy(&self, source: Option<SourceId>, policy: NamingPolicy) -> Result<()> {
         self.inner.catalog.set_naming(source, Some(policy))
