@@ -174,6 +174,17 @@ impl DedupWindow {
         self.expire(&mut inner, now_ms);
     }
 
+    /// Forgets the stored record `seq` (compaction removed it).
+    pub(crate) fn forget(&self, source: u32, hash: u32, seq: u64) {
+        let mut inner = self.inner.lock();
+        if let Some(entries) = inner.slots.get_mut(&(source, hash)) {
+            entries.retain(|e| !matches!(e, Entry::Stored { seq: s, .. } if *s == seq));
+            if entries.is_empty() {
+                inner.slots.remove(&(source, hash));
+            }
+        }
+    }
+
     fn expire(&self, inner: &mut Inner, now_ms: i64) {
         let oldest = now_ms.saturating_sub(self.window_ms);
         while let Some(&(received, source, hash, seq)) = inner.order.front() {

@@ -132,6 +132,23 @@ pub enum Error {
         id: u32,
     },
 
+    /// No erasure request has this id.
+    #[error("no erasure request with id {id}")]
+    UnknownErasure {
+        /// The id that was asked for.
+        id: u64,
+    },
+
+    /// A read asked for sequence numbers that retention already deleted: the log
+    /// now starts at `log_start` (read from there, or from 0 for "the start").
+    #[error("sequence number {requested} is below the log start {log_start}: retention deleted it")]
+    BelowLogStart {
+        /// The sequence number asked for.
+        requested: u64,
+        /// The lowest sequence number the store still holds.
+        log_start: u64,
+    },
+
     /// Another call is collecting an event with the same `message_id` (and source)
     /// right now; retry once it has finished (the retry is then a duplicate).
     #[error("an event with message_id {message_id:?} is being collected by another call; retry")]
@@ -292,7 +309,10 @@ impl Error {
             Error::TooLarge { .. } => ErrorKind::TooLarge,
             Error::UnknownWriteKey => ErrorKind::Unauthorized,
             Error::SourceDisabled { .. } => ErrorKind::Forbidden,
-            Error::UnknownSource { .. } | Error::NotAStore { .. } => ErrorKind::NotFound,
+            Error::UnknownSource { .. }
+            | Error::NotAStore { .. }
+            | Error::UnknownErasure { .. }
+            | Error::BelowLogStart { .. } => ErrorKind::NotFound,
             Error::InFlight { .. } => ErrorKind::RetryLater,
             Error::Rejected { .. } => ErrorKind::Rejected,
             Error::RulePanicked { .. } => ErrorKind::Internal,
@@ -319,6 +339,8 @@ impl Error {
             Error::SourceDisabled { .. } => "source_disabled",
             Error::UnknownSource { .. } => "unknown_source",
             Error::NotAStore { .. } => "not_a_store",
+            Error::UnknownErasure { .. } => "unknown_erasure",
+            Error::BelowLogStart { .. } => "below_log_start",
             Error::InFlight { .. } => "retry_later",
             Error::Rejected { .. } => "rejected_by_rule",
             Error::RulePanicked { .. } => "rule_panicked",

@@ -57,6 +57,7 @@ mod event;
 mod index;
 mod intake;
 mod io;
+mod lifecycle;
 mod log;
 mod quarantine;
 mod query;
@@ -85,6 +86,7 @@ pub use event::{
     Draft, Event, Limits, Map, NamingPolicy, NamingWarning, NewEvent, SourceId, Value, Violation,
     check_event_name,
 };
+pub use lifecycle::{BytesByAge, Erasure, ErasureState, MaintenanceReport, Retention, Suppression};
 pub use log::{Durability, OpenReport};
 pub use quarantine::Rejection;
 pub use query::{

@@ -96,6 +96,66 @@ impl Quarantine {
         Ok(())
     }
 
+    /// Removes every line whose payload contains one of `ids` anywhere (a refused
+    /// payload need not be valid JSON, so the match is on the text, erring on the
+    /// side of removing), rewriting each quarantine file atomically: an erasure
+    /// leaves no payload of the erased profile behind (FORMAT.md §2.6). Returns
+    /// the lines removed.
+    pub(crate) fn scrub(&self, ids: &[String]) -> crate::error::Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        // Both as given and as escaped inside a JSON string.
+        let quoted: Vec<String> = ids
+            .iter()
+            .filter(|id| !id.is_empty())
+            .flat_map(|id| {
+                let escaped = serde_json::to_string(id).unwrap_or_default();
+                let inner = escaped
+                    .strip_prefix('"')
+                    .and_then(|e| e.strip_suffix('"'))
+                    .unwrap_or_default()
+                    .to_owned();
+                [id.clone(), inner]
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        let names = |line: &[u8]| {
+            let raw = String::from_utf8_lossy(line);
+            let payload = serde_json::from_slice::<Rejection>(line)
+                .map(|r| r.payload)
+                .unwrap_or_default();
+            quoted
+                .iter()
+                .any(|q| raw.contains(q.as_str()) || payload.contains(q.as_str()))
+        };
+        let mut state = self.state.lock();
+        // The open file is about to be replaced: reopen it on the next append.
+        *state = None;
+        let mut removed = 0;
+        for path in [self.rotated(), self.path.clone()] {
+            if !self.fs.exists(&path) {
+                continue;
+            }
+            let io = |e| crate::error::Error::io(&path, e);
+            let bytes = self.fs.open(&path, OpenMode::ReadOnly).map_err(io)?;
+            let bytes = bytes.read_all().map_err(io)?;
+            let mut kept = Vec::with_capacity(bytes.len());
+            for line in bytes.split_inclusive(|&b| b == b'\n') {
+                if names(line.strip_suffix(b"\n").unwrap_or(line)) {
+                    removed += 1;
+                } else {
+                    kept.extend_from_slice(line);
+                }
+            }
+            if kept.len() != bytes.len() {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                crate::io::write_atomic(&*self.fs, dir, &path, &kept)?;
+            }
+        }
+        Ok(removed)
+    }
+
     /// The most recent refused payloads, newest last, at most `limit`.
     pub(crate) fn recent(&self, limit: usize) -> Vec<Rejection> {
         let _state = self.state.lock();

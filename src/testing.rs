@@ -31,4 +31,4 @@ pub use crate::record::{
     RecordHeader, RecordView, message_hash, name_hash, padded_len, profile_hash, read_record,
 };
 pub use crate::rng::SplitMix64;
-pub use crate::time::{MAX_MS, MIN_MS, now_ms};
+pub use crate::time::{Clock, MAX_MS, MIN_MS, ManualClock, now_ms};

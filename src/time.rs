@@ -6,6 +6,59 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Where the store reads the time: when events are received, segments created
+/// and sealed, and what retention finds old. The system clock by default; tests set
+/// their own (`firstlog::testing::ManualClock`) to age a store without sleeping.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Milliseconds since the Unix epoch, now.
+    fn now_ms(&self) -> i64;
+}
+
+/// The operating system's clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}
+
+/// A clock that stands still until moved (tests of time-based behaviour).
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug)]
+pub struct ManualClock {
+    ms: std::sync::atomic::AtomicI64,
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl ManualClock {
+    /// A clock showing `ms` (ms since the Unix epoch).
+    pub fn new(ms: i64) -> Self {
+        ManualClock {
+            ms: std::sync::atomic::AtomicI64::new(ms),
+        }
+    }
+
+    /// Moves the clock forward by `by`.
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.ms.fetch_add(by, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `ms`.
+    pub fn set(&self, ms: i64) {
+        self.ms.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.ms.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     match SystemTime::now().duration_since(UNIX_EPOCH) {

@@ -6,10 +6,12 @@
 
 mod data;
 mod file;
+mod lifecycle;
 mod v1;
 
-pub(crate) use data::CatalogData;
+pub(crate) use data::{CatalogData, StoredErasure, StoredRetention, StoredState};
 pub(crate) use file::read as read_catalog;
+pub(crate) use lifecycle::NewErasure;
 
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
@@ -83,6 +85,8 @@ pub(crate) struct CatalogState {
     pub data: CatalogData,
     by_key: FxHashMap<String, usize>,
     by_id: FxHashMap<SourceId, usize>,
+    /// Suppressed profile ids, to their position in `data.suppressions`.
+    suppressed: FxHashMap<String, usize>,
 }
 
 impl CatalogState {
@@ -99,11 +103,37 @@ impl CatalogState {
             .enumerate()
             .map(|(i, s)| (s.id, i))
             .collect();
+        let suppressed = data
+            .suppressions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.profile_id.clone(), i))
+            .collect();
         CatalogState {
             data,
             by_key,
             by_id,
+            suppressed,
         }
+    }
+
+    /// True when an event of `source` with these ids must not be stored: its
+    /// profile id or anonymous id is suppressed in that source.
+    pub(crate) fn is_suppressed(
+        &self,
+        source: SourceId,
+        profile_id: Option<&str>,
+        anonymous_id: Option<&str>,
+    ) -> bool {
+        if self.suppressed.is_empty() {
+            return false;
+        }
+        [profile_id, anonymous_id].into_iter().flatten().any(|id| {
+            self.suppressed.get(id).is_some_and(|&i| {
+                let sources = &self.data.suppressions[i].sources;
+                sources.is_empty() || sources.contains(&source)
+            })
+        })
     }
 
     /// The source with this write key.
@@ -187,7 +217,10 @@ impl Catalog {
     }
 
     /// Applies `change` to a copy of the data, persists it, then publishes it.
-    fn update<T>(&self, change: impl FnOnce(&mut CatalogData) -> Result<T>) -> Result<T> {
+    pub(super) fn update<T>(
+        &self,
+        change: impl FnOnce(&mut CatalogData) -> Result<T>,
+    ) -> Result<T> {
         if !self.writable {
             return Err(Error::ReadOnly);
         }
@@ -199,7 +232,7 @@ impl Catalog {
         Ok(out)
     }
 
-    fn source_mut(data: &mut CatalogData, id: SourceId) -> Result<&mut Source> {
+    pub(super) fn source_mut(data: &mut CatalogData, id: SourceId) -> Result<&mut Source> {
         data.sources
             .iter_mut()
             .find(|s| s.id == id)

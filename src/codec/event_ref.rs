@@ -75,6 +75,15 @@ impl<'a> EventRef<'a> {
     pub fn profile_id(&self) -> Option<&'a str> {
         self.body.profile_id
     }
+    /// The anonymous id kept in `context.anonymous_id` (the Segment endpoints
+    /// put `anonymousId` there when a `userId` is the profile), when it is a
+    /// string.
+    pub fn anonymous_id(&self) -> Result<Option<&'a str>> {
+        Ok(match self.context_field("anonymous_id")? {
+            Some(Value::String(id)) => Some(id),
+            _ => None,
+        })
+    }
     /// The session.
     pub fn session_id(&self) -> Option<&'a str> {
         self.body.session_id

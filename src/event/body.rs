@@ -14,11 +14,12 @@ pub(crate) struct BodyOut<'a, S = String> {
     pub context: &'a Map<S>,
 }
 
-impl<S: AsRef<str>> BodyOut<'_, S> {
+impl<'a, S: AsRef<str>> BodyOut<'a, S> {
     /// The anonymous id the context keeps (`context.anonymous_id`, a string), if
     /// any: erasure finds a person's events by it too.
-    pub(crate) fn anonymous_id(&self) -> Option<&str> {
-        match self.context.get("anonymous_id") {
+    pub(crate) fn anonymous_id(&self) -> Option<&'a str> {
+        let context: &'a Map<S> = self.context;
+        match context.get("anonymous_id") {
             Some(Value::String(s)) => Some(s.as_ref()),
             _ => None,
         }

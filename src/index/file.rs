@@ -209,6 +209,11 @@ impl Postings for MappedPostings<'_> {
 }
 
 impl SealedIndex {
+    /// The size of the index file.
+    pub(crate) fn file_bytes(&self) -> u64 {
+        self.map.len() as u64
+    }
+
     /// Checks a mapped index file against its segment. `Err` says why it cannot be
     /// used: an I/O error, or invalid bytes (the caller rebuilds the file).
     ///

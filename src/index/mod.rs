@@ -186,6 +186,14 @@ impl SegmentIndex {
         matches!(self, SegmentIndex::Sealed(_))
     }
 
+    /// The size of the index file (0 for the active segment's, kept in memory).
+    pub(crate) fn file_bytes(&self) -> u64 {
+        match self {
+            SegmentIndex::Active(_) => 0,
+            SegmentIndex::Sealed(s) => s.file_bytes(),
+        }
+    }
+
     /// The summaries of every source with records in the segment.
     pub(crate) fn summaries(&self) -> Vec<SourceSummary> {
         match self {
@@ -232,6 +240,16 @@ impl SegmentIndex {
                     .flatten()
             })
             .min_by_key(|&(_, seq)| seq)
+    }
+
+    /// The earliest receive time of any record, if it holds one.
+    pub(crate) fn min_received(&self) -> Option<i64> {
+        self.summaries().iter().map(|s| s.min_received).min()
+    }
+
+    /// The latest receive time of any record, if it holds one.
+    pub(crate) fn max_received(&self) -> Option<i64> {
+        self.summaries().iter().map(|s| s.max_received).max()
     }
 
     /// The entry of the record `seq` of `source`, if the segment holds it.

@@ -10,7 +10,6 @@ use super::{Appended, Batch, Durability, Log, SegmentHandle, Writer};
 use crate::error::{Error, Result};
 use crate::index::{ActiveIndex, SealedIndex, SegmentFacts, SegmentIndex, encode_index_file};
 use crate::segment::{Segment, Trailer, index_file_name};
-use crate::time::now_ms;
 
 impl Log {
     /// Appends every record of `batch`, giving them contiguous sequence numbers.
@@ -135,9 +134,9 @@ impl Log {
             .inspect_err(|e| self.poison_on_storage_failure(e))
     }
 
-    fn roll_locked(&self, writer: &mut Writer) -> Result<()> {
+    pub(super) fn roll_locked(&self, writer: &mut Writer) -> Result<()> {
         let old = writer.active.clone();
-        let now = now_ms();
+        let now = self.now_ms();
         let trailer = old.segment.seal(now)?;
         let sealed_index = self.write_index(&old, trailer_facts(&trailer))?;
         *old.index.write() = SegmentIndex::Sealed(sealed_index);

@@ -12,6 +12,8 @@ mod append;
 mod batch;
 mod commit;
 mod durability;
+mod hidden;
+mod lifecycle;
 mod open;
 mod sync;
 mod tail;
@@ -25,6 +27,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 pub(crate) use batch::Batch;
 pub use durability::Durability;
 use durability::{Stopper, SyncState};
+pub(crate) use hidden::{Hidden, HiddenProfile};
 pub use open::OpenReport;
 
 use crate::error::{Error, Result};
@@ -32,6 +35,7 @@ use crate::index::{NameDictionary, SegmentIndex};
 use crate::io::Vfs;
 use crate::record::{RecordProblem, RecordView};
 use crate::segment::{RecoveryMode, Segment, SegmentView};
+use crate::time::Clock;
 
 /// A segment and its index.
 pub(crate) struct SegmentHandle {
@@ -48,20 +52,27 @@ impl SegmentHandle {
 }
 
 /// Log settings (validated by the store's options).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct LogConfig {
     pub segment_bytes: u64,
     pub durability: Durability,
     pub recovery: RecoveryMode,
     /// False for a read-only open: nothing is written, appends are refused.
     pub writable: bool,
+    /// The lowest sequence number the store holds (the catalog's log start).
+    pub log_start: u64,
+    /// When segments are created and sealed.
+    pub clock: Arc<dyn Clock>,
 }
 
-/// What readers see: the segments and the last published sequence number.
+/// What readers see: the segments, the last published sequence number, the log
+/// start, and the events hidden by pending erasures.
 #[derive(Clone)]
 pub(crate) struct Snapshot {
     pub segments: Arc<Vec<Arc<SegmentHandle>>>,
     pub visible_seq: u64,
+    pub log_start: u64,
+    pub hidden: Arc<Hidden>,
 }
 
 /// A record found by sequence number, with the view that keeps its bytes mapped.
@@ -102,6 +113,8 @@ pub(crate) struct Log {
     segments: RwLock<Arc<Vec<Arc<SegmentHandle>>>>,
     writer: Mutex<Writer>,
     visible: AtomicU64,
+    log_start: AtomicU64,
+    hidden: RwLock<Arc<Hidden>>,
     names: Arc<NameDictionary>,
     sync: SyncState,
     poisoned: AtomicBool,
@@ -146,11 +159,24 @@ impl Log {
         // Load the sequence number first: every segment holding a record up to it
         // is already in the list loaded next.
         let visible_seq = self.visible_seq();
+        let hidden = self.hidden.read().clone();
         let segments = self.segments.read().clone();
         Snapshot {
             segments,
             visible_seq,
+            log_start: self.log_start(),
+            hidden,
         }
+    }
+
+    /// The lowest sequence number the log holds.
+    pub(crate) fn log_start(&self) -> u64 {
+        self.log_start.load(Ordering::Acquire)
+    }
+
+    /// The time, from the store's clock.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.config.clock.now_ms()
     }
 
     /// The record with sequence number `seq`, if it is published and belongs to

@@ -24,7 +24,6 @@ use crate::segment::{
     Recovered, Recovery, Segment, TailRepair, index_file_name, parse_segment_file_name,
     segment_file_name,
 };
-use crate::time::now_ms;
 
 /// What opening a store found and repaired. Nothing is repaired silently.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,7 +34,8 @@ pub struct OpenReport {
     /// Index files that were missing or damaged and were rebuilt, with the reason.
     pub rebuilt_indexes: Vec<(PathBuf, String)>,
     /// Files removed: leftover temporary files, an uninitialised last segment, the
-    /// stale index of the active segment.
+    /// stale index of the active segment, segments (and their indexes) wholly
+    /// below the log start that a deletion left behind (FORMAT.md §2.7).
     pub removed_files: Vec<PathBuf>,
     /// Version-1 segment files rewritten in version 2 (FORMAT.md §8): the store
     /// was written by an older firstlog and is upgraded in place.
@@ -121,11 +121,7 @@ impl Log {
             next_seq: None,
         };
         let firsts = opening.list_segments()?;
-        // Version 1 has no retention: the log starts at sequence number 1, so a
-        // first segment starting later means the segments before it were lost.
-        if !firsts.is_empty() {
-            opening.next_seq = Some(1);
-        }
+        let firsts = opening.drop_garbage(firsts)?;
         let mut active = None;
         for (i, &first) in firsts.iter().enumerate() {
             opening.check_continuity(first)?;
@@ -172,7 +168,37 @@ impl Opening {
         Ok(firsts)
     }
 
-    /// A segment must start right after the previous one ends.
+    /// Removes the segments wholly below the log start (a deletion made the new
+    /// start durable, then died before unlinking them: FORMAT.md §2.7) and
+    /// returns the others. A segment is wholly below the start when the next
+    /// one starts at or below it.
+    fn drop_garbage(&mut self, firsts: Vec<u64>) -> Result<Vec<u64>> {
+        let start = self.config.log_start;
+        let keep_from = firsts
+            .iter()
+            .rposition(|&first| first <= start)
+            .unwrap_or(0);
+        if keep_from > 0 && !self.config.writable {
+            // A reader does not delete: it skips them.
+            return Ok(firsts[keep_from..].to_vec());
+        }
+        for &first in &firsts[..keep_from] {
+            let index = self.dir.join(index_file_name(first));
+            if self.fs.exists(&index) {
+                self.fs.remove(&index).map_err(|e| Error::io(&index, e))?;
+                self.report.removed_files.push(index);
+            }
+            self.remove_segment_file(&self.segment_path(first))?;
+        }
+        // The first remaining segment must hold the log start.
+        if let Some(&first) = firsts.get(keep_from) {
+            self.next_seq = Some(first.min(start));
+        }
+        Ok(firsts[keep_from..].to_vec())
+    }
+
+    /// A segment must start right after the previous one ends (the first one at
+    /// the log start or below it).
     fn check_continuity(&self, first: u64) -> Result<()> {
         match self.next_seq {
             Some(expected) if expected != first => Err(Error::corrupt(
@@ -296,10 +322,10 @@ impl Opening {
         let segment = Segment::create(
             &*self.fs,
             &self.dir,
-            self.next_seq.unwrap_or(1),
+            self.next_seq.unwrap_or(self.config.log_start),
             self.config.segment_bytes,
             self.store_id,
-            now_ms(),
+            self.config.clock.now_ms(),
         )?;
         Ok(Arc::new(SegmentHandle {
             segment,
@@ -322,6 +348,9 @@ impl Opening {
         let sync = SyncState::default();
         sync.mark(visible);
         let config = self.config;
+        let log_start = config.log_start;
+        let interval = config.durability;
+        let writable = config.writable;
         let log = Arc::new(Log {
             fs: self.fs,
             dir: self.dir,
@@ -330,6 +359,8 @@ impl Opening {
             segments: RwLock::new(Arc::new(self.handles)),
             writer: Mutex::new(Writer { active, next_seq }),
             visible: AtomicU64::new(visible),
+            log_start: AtomicU64::new(log_start),
+            hidden: RwLock::new(Arc::default()),
             names: self.names,
             sync,
             poisoned: AtomicBool::new(false),
@@ -342,14 +373,14 @@ impl Opening {
             stopper: Arc::new(Stopper::default()),
             syncer: Mutex::new(None),
         });
-        if let (Durability::Interval(every), true) = (config.durability, config.writable) {
+        if let (Durability::Interval(every), true) = (interval, writable) {
             log.start_interval_sync(every);
         }
         Ok((log, self.report))
     }
 }
 
-fn facts_of(segment: &Segment) -> SegmentFacts {
+pub(super) fn facts_of(segment: &Segment) -> SegmentFacts {
     SegmentFacts {
         first_seq: segment.first_seq(),
         last_seq: segment.last_seq(),

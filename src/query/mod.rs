@@ -106,12 +106,9 @@ impl<'s> Query<'s> {
                 id: self.filter.source,
             });
         }
-        let snapshot = self.log.snapshot();
-        let mut filter = self.filter.clone();
-        filter.visible = snapshot.visible_seq;
         Ok(Plan::new(
-            snapshot.segments,
-            filter,
+            self.log.snapshot(),
+            self.filter.clone(),
             self.limit.unwrap_or(usize::MAX),
         ))
     }

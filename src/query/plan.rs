@@ -7,8 +7,68 @@ use crate::codec::EventRef;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::index::{IndexEntry, Postings, SourceSummary, walk};
-use crate::log::SegmentHandle;
+use crate::log::{Hidden, SegmentHandle, Snapshot};
 use crate::segment::SegmentView;
+
+/// Which entries a read may return: all but those a pending erasure hides. A
+/// hash match in the index is confirmed by decoding the record's ids, so a hash
+/// collision never hides another profile's event.
+struct Visibility {
+    hidden: Arc<Hidden>,
+}
+
+impl Visibility {
+    /// True unless the record of `e` in `handle` is hidden. `view` is mapped on
+    /// first need.
+    fn shows(
+        &self,
+        handle: &SegmentHandle,
+        view: &mut Option<SegmentView>,
+        e: &IndexEntry,
+    ) -> Result<bool> {
+        if !self.hidden.may_hide(e.profile_hash, e.anonymous_hash) {
+            return Ok(true);
+        }
+        let view = match view {
+            Some(view) => view,
+            None => view.insert(handle.segment.view()?),
+        };
+        let path = handle.segment.path();
+        let offset = u64::from(e.offset);
+        let record = view
+            .record_at(e.offset as usize)
+            .map_err(|p| Error::corrupt(path, offset, p.describe()))?;
+        Ok(!self.hidden.hides(&record, path, offset)?)
+    }
+
+    /// Walks the entries of `postings` in the filter's range that match it and
+    /// are visible, calling `f` until it returns false. Returns the entries
+    /// examined.
+    fn walk(
+        &self,
+        handle: &SegmentHandle,
+        filter: &Filter,
+        postings: &dyn Postings,
+        f: &mut dyn FnMut(IndexEntry) -> bool,
+    ) -> Result<u64> {
+        let mut view = None;
+        let mut failure = Ok(());
+        let examined = walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
+            if !filter.entry_matches(&e) {
+                return true;
+            }
+            match self.shows(handle, &mut view, &e) {
+                Ok(true) => f(e),
+                Ok(false) => true,
+                Err(err) => {
+                    failure = Err(err);
+                    false
+                }
+            }
+        });
+        failure.map(|()| examined)
+    }
+}
 
 /// The filter of a query, in index terms.
 #[derive(Clone, Debug)]
@@ -112,6 +172,7 @@ impl SegmentMatches {
 /// A query in progress.
 pub(crate) struct Plan {
     segments: Arc<Vec<Arc<SegmentHandle>>>,
+    visibility: Visibility,
     /// Segments not yet visited, as positions in `segments` (front = next).
     next: std::collections::VecDeque<usize>,
     filter: Filter,
@@ -122,11 +183,9 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    pub(super) fn new(
-        segments: Arc<Vec<Arc<SegmentHandle>>>,
-        filter: Filter,
-        limit: usize,
-    ) -> Plan {
+    pub(super) fn new(snapshot: Snapshot, mut filter: Filter, limit: usize) -> Plan {
+        filter.visible = snapshot.visible_seq;
+        let segments = snapshot.segments;
         let (low, high) = filter.seq_bounds();
         let mut next: std::collections::VecDeque<usize> = (0..segments.len())
             .filter(|&i| {
@@ -139,6 +198,9 @@ impl Plan {
         }
         Plan {
             segments,
+            visibility: Visibility {
+                hidden: snapshot.hidden,
+            },
             next,
             filter,
             remaining: limit,
@@ -165,24 +227,23 @@ impl Plan {
             };
             let handle = self.segments[i].clone();
             let filter = &self.filter;
+            let visibility = &self.visibility;
             let remaining = self.remaining;
             let mut examined = 0;
             let found = Self::with_postings(&handle, filter.source, |summary, postings| {
                 if !filter.summary_overlaps(&summary) {
-                    return Vec::new();
+                    return Ok(Vec::new());
                 }
                 let mut out = Vec::new();
-                examined = walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
-                    if filter.entry_matches(&e) {
-                        out.push(e);
-                    }
+                examined = visibility.walk(&handle, filter, postings, &mut |e| {
+                    out.push(e);
                     out.len() < remaining
-                });
-                out
+                })?;
+                Ok(out)
             });
             self.stats.segments_read += 1;
             self.stats.entries_examined += examined;
-            let entries = found.unwrap_or_default();
+            let entries = found.transpose()?.unwrap_or_default();
             if entries.is_empty() {
                 continue;
             }
@@ -221,45 +282,51 @@ impl Plan {
         }
     }
 
-    /// Counts matches from summaries where they settle it, else from entries.
+    /// Counts matches from summaries where they settle it (nothing hidden),
+    /// else from entries.
     pub(super) fn count(mut self) -> Result<u64> {
         let mut total = 0u64;
+        let shortcut = self.visibility.hidden.is_empty();
         while let Some(i) = self.next.pop_front() {
             let filter = &self.filter;
-            let counted =
-                Self::with_postings(&self.segments[i], filter.source, |summary, postings| {
-                    if !filter.summary_overlaps(&summary) {
-                        0
-                    } else if filter.summary_all_match(&summary) {
-                        summary.count
-                    } else {
-                        let mut n = 0u64;
-                        walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
-                            n += u64::from(filter.entry_matches(&e));
-                            true
-                        });
-                        n
-                    }
-                });
-            total += counted.unwrap_or(0);
+            let handle = &self.segments[i];
+            let visibility = &self.visibility;
+            let counted = Self::with_postings(handle, filter.source, |summary, postings| {
+                if !filter.summary_overlaps(&summary) {
+                    Ok(0)
+                } else if shortcut && filter.summary_all_match(&summary) {
+                    Ok(summary.count)
+                } else {
+                    let mut n = 0u64;
+                    visibility.walk(handle, filter, postings, &mut |_| {
+                        n += 1;
+                        true
+                    })?;
+                    Ok(n)
+                }
+            });
+            total += counted.transpose()?.unwrap_or(0);
         }
         Ok(total)
     }
 
-    /// Calls `f` with every matching entry (no record read).
+    /// Calls `f` with every matching entry (no record read, unless one may be
+    /// hidden by a pending erasure).
     pub(super) fn for_each_entry(mut self, mut f: impl FnMut(&IndexEntry)) -> Result<()> {
         while let Some(i) = self.next.pop_front() {
             let filter = &self.filter;
-            Self::with_postings(&self.segments[i], filter.source, |summary, postings| {
-                if filter.summary_overlaps(&summary) {
-                    walk(postings, filter.seq_bounds(), filter.descending, &mut |e| {
-                        if filter.entry_matches(&e) {
-                            f(&e);
-                        }
-                        true
-                    });
+            let handle = &self.segments[i];
+            let visibility = &self.visibility;
+            Self::with_postings(handle, filter.source, |summary, postings| {
+                if !filter.summary_overlaps(&summary) {
+                    return Ok(0);
                 }
-            });
+                visibility.walk(handle, filter, postings, &mut |e| {
+                    f(&e);
+                    true
+                })
+            })
+            .transpose()?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::codec::decode_event;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::log::{Log, SegmentHandle};
+use crate::log::{Hidden, Log, SegmentHandle};
 use crate::record::RecordHeader;
 use crate::segment::SegmentView;
 use crate::segment::format::SEGMENT_HEADER_BYTES;
@@ -17,9 +17,15 @@ use crate::segment::format::SEGMENT_HEADER_BYTES;
 /// [`Store::wait_for`](crate::Store::wait_for) and read again.
 ///
 /// Sequence numbers of erased events are skipped: a reader sees gaps where an
-/// erasure removed records, never an erased event.
+/// erasure removed records, never an erased event. A reader asked to start below
+/// the log start (records retention deleted) yields
+/// [`Error::BelowLogStart`] first; start from 0 to read from wherever the log
+/// starts.
 pub struct LogReader {
     segments: Arc<Vec<Arc<SegmentHandle>>>,
+    hidden: Arc<Hidden>,
+    /// Set when the reader was asked for deleted records: its first item.
+    below_start: Option<Error>,
     visible: u64,
     next_seq: u64,
     segment: usize,
@@ -39,13 +45,20 @@ struct Position {
 impl LogReader {
     pub(crate) fn new(log: &Log, from_seq: u64) -> LogReader {
         let snapshot = log.snapshot();
-        let from_seq = from_seq.max(1);
+        let below_start =
+            (from_seq != 0 && from_seq < snapshot.log_start).then_some(Error::BelowLogStart {
+                requested: from_seq,
+                log_start: snapshot.log_start,
+            });
+        let from_seq = from_seq.max(snapshot.log_start).max(1);
         let segment = snapshot
             .segments
             .partition_point(|h| h.segment.first_seq() <= from_seq)
             .saturating_sub(1);
         LogReader {
             segments: snapshot.segments,
+            hidden: snapshot.hidden,
+            below_start,
             visible: snapshot.visible_seq,
             next_seq: from_seq,
             segment,
@@ -158,8 +171,11 @@ impl LogReader {
             .view
             .record_at(offset)
             .map_err(|p| Error::corrupt(path, offset as u64, p.describe()))?;
-        let event = decode_event(&record, path, offset as u64)?.to_owned_event()?;
         self.next_seq = header.seq + 1;
+        if self.hidden.hides(&record, path, offset as u64)? {
+            return Ok(None);
+        }
+        let event = decode_event(&record, path, offset as u64)?.to_owned_event()?;
         Ok(Some(event))
     }
 }
@@ -168,6 +184,10 @@ impl Iterator for LogReader {
     type Item = Result<Event>;
 
     fn next(&mut self) -> Option<Result<Event>> {
+        if let Some(e) = self.below_start.take() {
+            self.visible = 0;
+            return Some(Err(e));
+        }
         match self.next_event() {
             Ok(Some(e)) => Some(Ok(e)),
             Ok(None) => None,

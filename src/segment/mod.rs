@@ -3,6 +3,7 @@
 
 pub(crate) mod format;
 mod recovery;
+mod rewrite;
 pub(crate) mod scan;
 mod upgrade;
 

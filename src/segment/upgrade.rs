@@ -5,20 +5,15 @@
 
 use std::path::Path;
 
-use super::format::{
-    SEGMENT_HEADER_BYTES, SEGMENT_VERSION, SEGMENT_VERSION_V1, SegmentHeader, TRAILER_BYTES,
-    Trailer,
-};
+use super::format::{SEGMENT_VERSION_V1, SegmentHeader, TRAILER_BYTES, Trailer};
+use super::rewrite::SealedImage;
 use super::scan::{self, Layout, Stop};
-use super::{CAPACITY_MAX, CAPACITY_MIN, Segment, TailRepair, index_file_name};
+use super::{Segment, TailRepair, index_file_name};
 use crate::codec::{self, CodecError};
 use crate::error::{Error, Result};
 use crate::event::{BodyOut, Limits};
 use crate::io::{OpenMode, Vfs, temp_path};
-use crate::record::{
-    FLAG_END_OF_BATCH, Framing, HEADER_BYTES, RecordHeader, RecordView, body_crc, finish_crc,
-    padded_len, profile_hash, put_crc,
-};
+use crate::record::{Framing, RecordHeader, RecordView, profile_hash};
 
 /// What upgrading one segment did.
 pub(crate) enum Upgraded {
@@ -152,7 +147,7 @@ fn rewrite(
     records: &[(usize, RecordView<'_>)],
     path: &Path,
 ) -> Result<Vec<u8>> {
-    let mut out = vec![0u8; SEGMENT_HEADER_BYTES];
+    let mut image = SealedImage::new(records.len() * 256);
     let mut last_seq = old.first_seq.wrapping_sub(1);
     let mut body = Vec::new();
     for (offset, record) in records {
@@ -164,26 +159,15 @@ fn rewrite(
                 format!("record body does not decode: {}", e.0),
             )
         })?;
-        append_record(&mut out, &record.header, anonymous_hash, &body);
+        let header = RecordHeader {
+            anonymous_hash,
+            ..record.header
+        };
+        image.push(&header, &body);
         last_seq = record.header.seq;
     }
-    let data_end = out.len();
-    let header = SegmentHeader {
-        version: SEGMENT_VERSION,
-        capacity: ((data_end + TRAILER_BYTES) as u64).clamp(CAPACITY_MIN, CAPACITY_MAX),
-        generation: 0,
-        ..*old
-    };
-    out[..SEGMENT_HEADER_BYTES].copy_from_slice(&header.encode());
-    let trailer = Trailer {
-        first_seq: old.first_seq,
-        last_seq,
-        record_count: records.len() as u64,
-        data_end: data_end as u64,
-        sealed_ms: crate::time::now_ms(),
-    };
-    out.extend_from_slice(&trailer.encode());
-    Ok(out)
+    let (bytes, _) = image.finish(old, 0, last_seq, crate::time::now_ms());
+    Ok(bytes)
 }
 
 /// Re-encodes a version-1 body as version 2; returns the anonymous id's hash.
@@ -207,28 +191,6 @@ fn upgrade_body(v1: &[u8], out: &mut Vec<u8>) -> Result<u64, CodecError> {
     codec::encode_body(out, &parts, Limits::DEPTH_CEILING + 1)
         .map_err(|(field, e)| CodecError(format!("{field}: {e:?}")))?;
     Ok(anonymous_hash)
-}
-
-/// Appends one version-2 record (every record of a sealed segment ends its own
-/// batch: atomicity no longer matters once sealed).
-fn append_record(out: &mut Vec<u8>, old: &RecordHeader, anonymous_hash: u64, body: &[u8]) {
-    let header = RecordHeader {
-        body_len: body.len() as u32,
-        flags: old.flags | FLAG_END_OF_BATCH,
-        anonymous_hash,
-        ..*old
-    };
-    let start = out.len();
-    out.extend_from_slice(&[0u8; HEADER_BYTES]);
-    header.write_to(&mut out[start..start + HEADER_BYTES]);
-    let crc = finish_crc(
-        body_crc(body),
-        body.len(),
-        &out[start..start + HEADER_BYTES],
-    );
-    put_crc(&mut out[start..start + HEADER_BYTES], crc);
-    out.extend_from_slice(body);
-    out.resize(start + padded_len(body.len()), 0);
 }
 
 /// Swaps the rewritten segment in (temporary file, fdatasync, rename), removes

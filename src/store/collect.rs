@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::event::NewEvent;
 use crate::intake::{RawEvent, parse_event, split_batch};
 use crate::log::Batch;
-use crate::time::now_ms;
 
 /// Encoded events above this size are appended as several atomic units.
 const UNIT_BYTES_MAX: usize = 16 << 20;
@@ -28,6 +27,7 @@ pub(crate) struct Counters {
     pub duplicates: AtomicU64,
     pub rejected: AtomicU64,
     pub naming_warnings: AtomicU64,
+    pub suppressed: AtomicU64,
     pub dropped: Mutex<HashMap<String, u64>>,
 }
 
@@ -37,7 +37,9 @@ impl Counters {
         let mut accepted = 0u64;
         let mut duplicates = 0u64;
         let mut warnings = 0u64;
+        let mut suppressed = 0u64;
         for receipt in outcomes.iter().flatten() {
+            suppressed += u64::from(receipt.suppressed);
             accepted += u64::from(receipt.seq.is_some() && !receipt.duplicate);
             duplicates += u64::from(receipt.duplicate);
             warnings += u64::from(receipt.naming.is_some() && !receipt.duplicate);
@@ -45,6 +47,7 @@ impl Counters {
         self.accepted.fetch_add(accepted, Ordering::Relaxed);
         self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         self.naming_warnings.fetch_add(warnings, Ordering::Relaxed);
+        self.suppressed.fetch_add(suppressed, Ordering::Relaxed);
     }
 
     /// Counts an event dropped by `rule`.
@@ -182,7 +185,7 @@ impl Store {
         let cut = inner.options.limits.event_bytes_max;
         inner
             .quarantine
-            .record(payload, &error.to_string(), now_ms(), cut);
+            .record(payload, &error.to_string(), inner.now_ms(), cut);
     }
 
     fn collect_events<'e>(
@@ -247,7 +250,7 @@ impl Store {
             scratch,
             catalog: inner.catalog.state(),
             pipeline: inner.pipeline.read().clone(),
-            received: now_ms(),
+            received: inner.now_ms(),
             owner: inner.owner(),
             claims: Vec::new(),
         };
@@ -285,6 +288,7 @@ impl Store {
                         source,
                         duplicate: false,
                         dropped_by: None,
+                        suppressed: false,
                         naming,
                     })
                 }

@@ -2,6 +2,7 @@
 //! together. It holds no storage logic of its own.
 
 mod collect;
+mod lifecycle;
 mod options;
 mod prepare;
 mod receipt;
@@ -10,8 +11,8 @@ mod upgrade;
 mod verify;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -28,12 +29,12 @@ use crate::event::SourceId;
 use crate::event::{Limits, NamingPolicy};
 use crate::index::NameDictionary;
 use crate::io::{LockGuard, RealFs, Vfs};
+use crate::lifecycle::Maintainer;
 use crate::log::{Log, LogConfig, OpenReport};
 use crate::quarantine::{Quarantine, Rejection};
 use crate::query::LogReader;
 use crate::query::Query;
 use crate::rules::{Pipeline, Rule, Scope};
-use crate::time::now_ms;
 
 /// An open firstlog store: one directory, one writer process.
 ///
@@ -68,6 +69,13 @@ struct Inner {
     next_owner: AtomicU64,
     open_report: OpenReport,
     close_lock: Mutex<()>,
+    /// The background lifecycle thread, and the lock of a maintenance pass.
+    maintainer: Maintainer,
+    maintenance: Mutex<()>,
+    /// Why the last background pass failed, until one succeeds.
+    maintenance_error: Mutex<Option<String>>,
+    /// This `Inner` (for the maintenance thread, which must not keep it alive).
+    me: Weak<Inner>,
     // Dropped last: the directory stays locked until everything above is closed.
     // `None` for a read-only open.
     _lock: Option<LockGuard>,
@@ -92,11 +100,18 @@ impl Store {
         let writable = !options.read_only;
         let lock = lock_dir(&*fs, &dir, writable)?;
         let catalog = Catalog::open(fs.clone(), &dir, options.naming, writable)?;
+        if let (Some(retention), true) = (options.retention, writable)
+            && retention.to_stored() != catalog.state().data.retention
+        {
+            catalog.set_retention(retention.to_stored())?;
+        }
         let config = LogConfig {
             segment_bytes: options.segment_bytes,
             durability: options.durability,
             recovery: options.recovery,
             writable,
+            log_start: catalog.state().data.log_start,
+            clock: options.clock.clone(),
         };
         let mut upgrade_report = OpenReport::default();
         if writable {
@@ -110,7 +125,7 @@ impl Store {
             i64::try_from(options.dedup_window.as_millis()).unwrap_or(i64::MAX),
             options.dedup_capacity,
         );
-        rebuild_dedup(&log, &dedup);
+        rebuild_dedup(&log, &dedup, options.clock.now_ms());
         let pipeline = Pipeline::of(&options.rules);
         let quarantine_bytes = if writable {
             options.quarantine_bytes
@@ -118,23 +133,29 @@ impl Store {
             0
         };
         let quarantine = Quarantine::new(fs, &dir, quarantine_bytes);
-        Ok(Store {
-            inner: Arc::new(Inner {
-                dir,
-                catalog,
-                log,
-                pipeline: RwLock::new(Arc::new(pipeline)),
-                dedup,
-                quarantine,
-                counters: collect::Counters::default(),
-                naming_cache: prepare::NamingCache::default(),
-                next_owner: AtomicU64::new(1),
-                open_report,
-                close_lock: Mutex::new(()),
-                options,
-                _lock: lock,
-            }),
-        })
+        let inner = Arc::new_cyclic(|me| Inner {
+            dir,
+            catalog,
+            log,
+            pipeline: RwLock::new(Arc::new(pipeline)),
+            dedup,
+            quarantine,
+            counters: collect::Counters::default(),
+            naming_cache: prepare::NamingCache::default(),
+            next_owner: AtomicU64::new(1),
+            open_report,
+            close_lock: Mutex::new(()),
+            options,
+            maintainer: Maintainer::default(),
+            maintenance: Mutex::new(()),
+            maintenance_error: Mutex::new(None),
+            me: me.clone(),
+            _lock: lock,
+        });
+        // Readers too: an erased event stays hidden from a read-only open.
+        inner.hide_pending_erasures();
+        inner.start_maintainer();
+        Ok(Store { inner })
     }
 
     /// True when `path` holds a firstlog store (its catalog exists).
@@ -291,6 +312,7 @@ impl Store {
     /// the last clone of this `Store` is dropped.
     pub fn close(&self) -> Result<()> {
         let _guard = self.inner.close_lock.lock();
+        self.inner.maintainer.stop();
         self.inner.log.close()
     }
 }
@@ -312,8 +334,7 @@ fn lock_dir(fs: &dyn Vfs, dir: &Path, writable: bool) -> Result<Option<LockGuard
 }
 
 /// Loads the message ids of the dedup window from the log's indexes.
-fn rebuild_dedup(log: &Log, dedup: &DedupWindow) {
-    let now = now_ms();
+fn rebuild_dedup(log: &Log, dedup: &DedupWindow, now: i64) {
     for handle in log.snapshot().segments.iter() {
         handle.index.read().for_each_dedup(|d| {
             dedup.remember(d.source, d.message_hash, d.seq, d.received_ms, now);

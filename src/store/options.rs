@@ -6,9 +6,11 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::event::{Limits, NamingPolicy};
 use crate::io::Vfs;
+use crate::lifecycle::Retention;
 use crate::log::Durability;
 use crate::rules::{Rule, Scope};
 use crate::segment::{CAPACITY_MAX, CAPACITY_MIN, RecoveryMode};
+use crate::time::{Clock, SystemClock};
 
 /// How a store is opened. Start from `Options::default()` and change what you
 /// need; every setting is checked by [`Store::open_with`](crate::Store::open_with).
@@ -34,6 +36,10 @@ pub struct Options {
     pub(crate) rules: Vec<(Scope, Arc<dyn Rule>)>,
     pub(crate) fs: Option<Arc<dyn Vfs>>,
     pub(crate) read_only: bool,
+    pub(crate) retention: Option<Retention>,
+    pub(crate) maintenance_interval: Duration,
+    pub(crate) background_maintenance: bool,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Default for Options {
@@ -50,6 +56,10 @@ impl Default for Options {
             rules: Vec::new(),
             fs: None,
             read_only: false,
+            retention: None,
+            maintenance_interval: Duration::from_secs(60),
+            background_maintenance: true,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -67,6 +77,9 @@ impl std::fmt::Debug for Options {
             .field("quarantine_bytes", &self.quarantine_bytes)
             .field("rules", &self.rules.len())
             .field("read_only", &self.read_only)
+            .field("retention", &self.retention)
+            .field("maintenance_interval", &self.maintenance_interval)
+            .field("background_maintenance", &self.background_maintenance)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +148,38 @@ impl Options {
         self
     }
 
+    /// The retention policy: written to the catalog when the store opens
+    /// (replacing the one stored there). Without it, the store keeps the policy
+    /// its catalog holds (none for a new store). See [`Store::set_retention`](crate::Store::set_retention).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// How often the background maintenance thread (started when the store has
+    /// a retention policy or an unfinished erasure) runs its pass. Default 60 s.
+    pub fn maintenance_interval(mut self, every: Duration) -> Self {
+        self.maintenance_interval = every;
+        self
+    }
+
+    /// Whether a background thread runs maintenance passes (default true). With
+    /// `false`, retention and erasures are carried out only when the application
+    /// calls [`Store::maintain`](crate::Store::maintain); erased events are
+    /// hidden from reads either way.
+    pub fn background_maintenance(mut self, on: bool) -> Self {
+        self.background_maintenance = on;
+        self
+    }
+
+    /// Uses another clock (a `firstlog::testing::ManualClock` ages a store
+    /// without sleeping): for receive times, segment times and retention.
+    #[cfg(feature = "testing")]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Uses another file system: the in-memory or fault-injecting ones of
     /// [`testing`](crate::testing).
     #[cfg(feature = "testing")]
@@ -177,6 +222,9 @@ impl Options {
                 "segment_bytes",
                 "must hold at least one event of the largest size (limits.event_bytes_max)",
             ));
+        }
+        if self.maintenance_interval.is_zero() {
+            return Err(Error::argument("maintenance_interval", "must be positive"));
         }
         if let Durability::Interval(d) = self.durability
             && d.is_zero()

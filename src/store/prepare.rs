@@ -63,6 +63,14 @@ impl Incoming<'_> {
         }
     }
 
+    /// The profile id and the anonymous id (what suppression matches).
+    fn identity(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            Incoming::Typed(e) => (e.profile_id.as_deref(), e.body().anonymous_id()),
+            Incoming::Json(e) => (e.profile_id.as_deref(), e.anonymous_id.as_deref()),
+        }
+    }
+
     fn message_id(&self) -> Option<&str> {
         match self {
             Incoming::Typed(e) => e.message_id.as_deref(),
@@ -145,7 +153,16 @@ impl Target<'_> {
             source: self.source.id(),
             duplicate,
             dropped_by,
+            suppressed: false,
             naming: None,
+        }
+    }
+
+    /// The receipt of an event of a suppressed profile (not stored).
+    fn suppressed(&self) -> Receipt {
+        Receipt {
+            suppressed: true,
+            ..self.receipt(None, false, None)
         }
     }
 }
@@ -195,6 +212,13 @@ impl CollectCall<'_> {
         let msg_hash = message_hash(event.message_id());
         if self.pipeline.applies_to(source.id()) {
             return self.prepare_with_rules(event, target, msg_hash, batch);
+        }
+        let (profile_id, anonymous_id) = event.identity();
+        if self
+            .catalog
+            .is_suppressed(source.id(), profile_id, anonymous_id)
+        {
+            return Ok(Prepared::Done(target.suppressed()));
         }
         // No rule applies: encode straight from what was given, without copying.
         // The name's hash serves the naming verdict and the record header alike.
@@ -305,6 +329,13 @@ impl CollectCall<'_> {
             }
         }
         draft.validate(&self.inner.options.limits)?;
+        let body = draft.body();
+        if self
+            .catalog
+            .is_suppressed(source, body.profile_id, body.anonymous_id())
+        {
+            return Ok(Prepared::Done(target.suppressed()));
+        }
         let hash = name_hash(&draft.name);
         let naming = self.naming(target, hash, &draft.name)?;
         let levels = self.inner.options.limits.depth_max;

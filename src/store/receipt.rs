@@ -16,6 +16,9 @@ pub struct Receipt {
     pub duplicate: bool,
     /// The rule that dropped the event, if one did.
     pub dropped_by: Option<String>,
+    /// True when the event was not stored because its profile is suppressed
+    /// ([`Store::suppress_profile`](crate::Store::suppress_profile)); `seq` is `None`.
+    pub suppressed: bool,
     /// Naming-guideline violations of the stored name (policy `Warn`); `None` for
     /// a duplicate (its original's receipt carried them).
     pub naming: Option<Arc<NamingWarning>>,

@@ -7,8 +7,10 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
 use super::Store;
+use crate::catalog::StoredState;
 use crate::event::SourceId;
 use crate::index::SourceSummary;
+use crate::lifecycle::{BytesByAge, SegmentAge, bytes_by_age};
 
 /// One source's share of the store. Serializes (e.g. with serde_json) as the
 /// objects of `"sources"` in `GET /v1/stats`.
@@ -66,6 +68,20 @@ pub struct Stats {
     pub dropped: Vec<(String, u64)>,
     /// Message ids remembered for duplicate detection.
     pub dedup_entries: usize,
+    /// The lowest sequence number the store holds (1 until retention deletes).
+    pub log_start: u64,
+    /// Bytes of the segment and index files, by the age of each segment's
+    /// newest record.
+    pub bytes_by_age: BytesByAge,
+    /// Erasure requests not done yet (their events are hidden, not yet removed;
+    /// `events` and `bytes` still count them).
+    pub pending_erasures: usize,
+    /// Profiles whose new events are suppressed.
+    pub suppressed_profiles: usize,
+    /// Events not stored since opened because their profile is suppressed.
+    pub suppressed: u64,
+    /// Why the last background maintenance pass failed, until one succeeds.
+    pub maintenance_error: Option<String>,
 }
 
 /// A time as RFC 3339 text (or null).
@@ -109,7 +125,9 @@ impl Store {
         let mut bytes = 0;
         let mut events = 0;
         let mut sealed = 0;
+        let mut ages = Vec::with_capacity(snapshot.segments.len());
         for handle in snapshot.segments.iter() {
+            ages.push(SegmentAge::of(handle));
             bytes += handle.segment.published_end() as u64;
             events += handle.segment.record_count();
             sealed += usize::from(handle.segment.is_sealed());
@@ -161,6 +179,17 @@ impl Store {
             naming_warnings: counters.naming_warnings.load(Ordering::Relaxed),
             dropped,
             dedup_entries: inner.dedup.len(),
+            log_start: snapshot.log_start,
+            bytes_by_age: bytes_by_age(&ages, inner.now_ms()),
+            pending_erasures: catalog
+                .data
+                .erasures
+                .iter()
+                .filter(|r| r.state != StoredState::Done)
+                .count(),
+            suppressed_profiles: catalog.data.suppressions.len(),
+            suppressed: counters.suppressed.load(Ordering::Relaxed),
+            maintenance_error: inner.maintenance_error.lock().clone(),
         }
     }
 }

@@ -21,6 +21,8 @@ mod index_rebuild;
 mod json_intake_errors;
 mod json_round_trip;
 mod key_rotation_concurrent;
+mod lifecycle_erasure;
+mod lifecycle_retention;
 mod naming_policy;
 mod process_kill;
 mod query_cost;

@@ -13,11 +13,13 @@ pub const SMALL_SEGMENT: u64 = 64 << 10;
 /// The timestamp of test event 0 (2023-11-14T22:13:20Z).
 pub const T0: i64 = 1_700_000_000_000;
 
-/// Small segments, buffered durability: what most tests start from.
+/// Small segments, buffered durability, maintenance only when the test asks:
+/// what most tests start from.
 pub fn options() -> Options {
     Options::default()
         .segment_bytes(SMALL_SEGMENT)
         .durability(Durability::Buffered)
+        .background_maintenance(false)
 }
 
 /// [`options`] on the given in-memory file system.
