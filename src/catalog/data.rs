@@ -22,6 +22,9 @@ pub(crate) struct CatalogData {
     pub(crate) next_request: u64,
     pub(crate) erasures: Vec<StoredErasure>,
     pub(crate) suppressions: Vec<StoredSuppression>,
+    /// The store's segment size, when it has its own (`firstlog init
+    /// --segment-mib`); else each open's options decide.
+    pub(crate) segment_bytes: Option<u64>,
 }
 
 /// The store's retention policy, in milliseconds and bytes.
@@ -83,6 +86,7 @@ impl CatalogData {
             next_request: 1,
             erasures: Vec::new(),
             suppressions: Vec::new(),
+            segment_bytes: None,
         }
     }
 }

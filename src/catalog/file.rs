@@ -72,7 +72,12 @@ pub(crate) fn read(fs: &dyn Vfs, path: &Path) -> Result<(CatalogData, bool)> {
 
 /// Writes the catalog atomically: temp file, fsync, rename, directory fsync.
 pub(super) fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> {
-    let path = dir.join(CATALOG_FILE);
+    let bytes = encode(data)?;
+    write_atomic(fs, dir, &dir.join(CATALOG_FILE), &bytes)
+}
+
+/// The bytes of the catalog file (FORMAT.md §5).
+fn encode(data: &CatalogData) -> Result<Vec<u8>> {
     let mut bytes = vec![0u8; HEADER_BYTES];
     encode_into(data, &mut bytes).map_err(|e| Error::argument("catalog", e.0))?;
     let len = bytes.len() - HEADER_BYTES;
@@ -89,5 +94,88 @@ pub(super) fn write(fs: &dyn Vfs, dir: &Path, data: &CatalogData) -> Result<()> 
     bytes[16..20].copy_from_slice(&crc.to_le_bytes());
     let header_crc = crc32fast::hash(&bytes[..20]);
     bytes[20..24].copy_from_slice(&header_crc.to_le_bytes());
-    write_atomic(fs, dir, &path, &bytes)
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::data::{StoredErasure, StoredRetention, StoredState, StoredSuppression};
+    use super::super::{CatalogData, Source};
+    use super::*;
+    use crate::event::{NamingPolicy, SourceId};
+
+    /// Every field of the catalog, with values whose bytes are easy to find.
+    fn sample() -> CatalogData {
+        let mut data = CatalogData::new([0xAB; 16], NamingPolicy::Warn);
+        data.next_source_id = 2;
+        data.sources.push(Source {
+            id: SourceId(1),
+            name: "Web".into(),
+            write_key: "wk_x".into(),
+            enabled: true,
+            created_ms: -1,
+            naming: Some(NamingPolicy::Enforce),
+            max_age_ms: Some(300),
+            allowed_origins: vec!["https://a.b".into()],
+        });
+        data.log_start = 7;
+        data.retention = StoredRetention {
+            max_age_ms: Some(1),
+            max_bytes: None,
+            roll_interval_ms: Some(251),
+        };
+        data.next_request = 3;
+        data.erasures.push(StoredErasure {
+            id: 2,
+            ids: vec!["u".into()],
+            sources: vec![],
+            up_to_seq: 9,
+            suppress: true,
+            state: StoredState::Failed,
+            asked_ms: 1,
+            finished_ms: None,
+            removed_events: 0,
+            removed_bytes: 0,
+            failure: Some("e".into()),
+        });
+        data.suppressions.push(StoredSuppression {
+            profile_id: "u".into(),
+            sources: vec![SourceId(1)],
+            since_ms: 2,
+        });
+        data.segment_bytes = Some(65536);
+        data
+    }
+
+    /// The bytes FORMAT.md §5 describes, pinned: a change here is a format change.
+    #[test]
+    fn golden_catalog_bytes() {
+        let bytes = encode(&sample()).unwrap();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex, GOLDEN,
+            "catalog bytes changed: update FORMAT.md §5 and the version"
+        );
+        let (back, from_v1) = decode_for_test(&bytes);
+        assert_eq!(back, sample());
+        assert!(!from_v1);
+    }
+
+    fn decode_for_test(bytes: &[u8]) -> (CatalogData, bool) {
+        let fs = crate::io::MemFs::new();
+        let dir = Path::new("/c");
+        fs.create_dir_all(dir).unwrap();
+        write_atomic(&fs, dir, &dir.join(CATALOG_FILE), bytes).unwrap();
+        read(&fs, &dir.join(CATALOG_FILE)).unwrap()
+    }
+
+    const GOLDEN: &str = concat!(
+        "464c4f474341540002000000570000000db05304aeb9ef7a",
+        "abababababababababababababababab",
+        "020101010357656204776b5f780101010201fb2c01010b68747470733a2f2f612e62",
+        "0701010001fbfb0003",
+        "0102010175000901030200000001016501",
+        "017501010401",
+        "fc00000100",
+    );
 }

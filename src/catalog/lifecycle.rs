@@ -28,6 +28,14 @@ impl Catalog {
         })
     }
 
+    /// Makes `bytes` the store's segment size.
+    pub(crate) fn set_segment_bytes(&self, bytes: u64) -> Result<()> {
+        self.update(|data| {
+            data.segment_bytes = Some(bytes);
+            Ok(())
+        })
+    }
+
     /// Replaces the store's retention policy.
     pub(crate) fn set_retention(&self, retention: StoredRetention) -> Result<()> {
         self.update(|data| {

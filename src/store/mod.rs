@@ -105,8 +105,9 @@ impl Store {
         {
             catalog.set_retention(retention.to_stored())?;
         }
+        let segment_bytes = segment_size(&catalog, &options, writable)?;
         let config = LogConfig {
-            segment_bytes: options.segment_bytes,
+            segment_bytes,
             durability: options.durability,
             recovery: options.recovery,
             writable,
@@ -240,6 +241,18 @@ impl Store {
         self.inner.catalog.set_allowed_origins(id, origins)
     }
 
+    /// Makes `bytes` the store's segment size: segments created after the next
+    /// open have it (unless that open's options ask for another).
+    pub fn set_segment_bytes(&self, bytes: u64) -> Result<()> {
+        self.inner.options.check_segment_bytes(bytes)?;
+        self.inner.catalog.set_segment_bytes(bytes)
+    }
+
+    /// The store's own segment size, if it has one (see [`Options::segment_bytes`]).
+    pub fn segment_bytes(&self) -> Option<u64> {
+        self.inner.catalog.state().data.segment_bytes
+    }
+
     /// Why a write would fail now, if it would: `Ok` when the store takes writes;
     /// else the error (`Closed`, `ReadOnly`, or `Poisoned` after a failed write or
     /// fsync). A health check for servers (`/readyz`).
@@ -314,6 +327,24 @@ impl Store {
         let _guard = self.inner.close_lock.lock();
         self.inner.maintainer.stop();
         self.inner.log.close()
+    }
+}
+
+/// The segment size of this open: the options', else the store's own, else the
+/// default. A store without its own keeps the options' (FORMAT.md §5).
+fn segment_size(catalog: &Catalog, options: &Options, writable: bool) -> Result<u64> {
+    let stored = catalog.state().data.segment_bytes;
+    match (options.segment_bytes, stored) {
+        (Some(asked), None) if writable => {
+            catalog.set_segment_bytes(asked)?;
+            Ok(asked)
+        }
+        (Some(asked), _) => Ok(asked),
+        (None, Some(stored)) => {
+            options.check_segment_bytes(stored)?;
+            Ok(stored)
+        }
+        (None, None) => Ok(Options::SEGMENT_BYTES_DEFAULT),
     }
 }
 

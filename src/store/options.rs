@@ -25,7 +25,8 @@ use crate::time::{Clock, SystemClock};
 /// ```
 #[derive(Clone)]
 pub struct Options {
-    pub(crate) segment_bytes: u64,
+    /// `None`: the store's own (kept in its catalog), else the default.
+    pub(crate) segment_bytes: Option<u64>,
     pub(crate) durability: Durability,
     pub(crate) recovery: RecoveryMode,
     pub(crate) limits: Limits,
@@ -45,7 +46,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            segment_bytes: 64 << 20,
+            segment_bytes: None,
             durability: Durability::default(),
             recovery: RecoveryMode::default(),
             limits: Limits::default(),
@@ -89,11 +90,16 @@ impl Options {
     pub const SEGMENT_BYTES_MIN: u64 = CAPACITY_MIN;
     /// The largest segment size accepted.
     pub const SEGMENT_BYTES_MAX: u64 = CAPACITY_MAX;
+    /// The segment size of a store that sets none.
+    pub const SEGMENT_BYTES_DEFAULT: u64 = 64 << 20;
 
-    /// Size of a segment file; the active segment rolls when full. Default 64 MiB,
-    /// at least 64 KiB and large enough for the largest event, at most 1 GiB.
+    /// Size of a segment file; the active segment rolls when full. At least
+    /// 64 KiB and large enough for the largest event, at most 1 GiB. Without it,
+    /// the store uses the size it was created with (`firstlog init
+    /// --segment-mib`, or the first open that set one), else 64 MiB. A new
+    /// store keeps the size it is created with.
     pub fn segment_bytes(mut self, bytes: u64) -> Self {
-        self.segment_bytes = bytes;
+        self.segment_bytes = Some(bytes);
         self
     }
 
@@ -188,9 +194,10 @@ impl Options {
         self
     }
 
-    /// The segment size.
+    /// The segment size these options ask for (the default when none is set;
+    /// an existing store may have its own, see [`Options::segment_bytes`]).
     pub fn get_segment_bytes(&self) -> u64 {
-        self.segment_bytes
+        self.segment_bytes.unwrap_or(Self::SEGMENT_BYTES_DEFAULT)
     }
 
     /// The durability mode.
@@ -208,21 +215,27 @@ impl Options {
         self
     }
 
-    pub(crate) fn check(&self) -> Result<()> {
-        self.limits.check()?;
-        if !(Self::SEGMENT_BYTES_MIN..=Self::SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
+    /// Checks a segment size against the range and the largest event.
+    pub(crate) fn check_segment_bytes(&self, bytes: u64) -> Result<()> {
+        if !(Self::SEGMENT_BYTES_MIN..=Self::SEGMENT_BYTES_MAX).contains(&bytes) {
             return Err(Error::argument(
                 "segment_bytes",
                 "must be between 64 KiB and 1 GiB",
             ));
         }
         let record_max = crate::record::padded_len(self.limits.event_bytes_max) as u64;
-        if self.segment_bytes < record_max + 128 {
+        if bytes < record_max + 128 {
             return Err(Error::argument(
                 "segment_bytes",
                 "must hold at least one event of the largest size (limits.event_bytes_max)",
             ));
         }
+        Ok(())
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        self.limits.check()?;
+        self.check_segment_bytes(self.get_segment_bytes())?;
         if self.maintenance_interval.is_zero() {
             return Err(Error::argument("maintenance_interval", "must be positive"));
         }

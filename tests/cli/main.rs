@@ -5,6 +5,7 @@ mod support;
 
 mod cli_collect_bad_input;
 mod cli_demo;
+mod cli_lifecycle;
 mod cli_query_counts;
 mod cli_sources;
 mod cli_verify_corruption;

@@ -174,7 +174,11 @@ fn print_summary(
     tally: &Tally,
 ) -> Result<(), Failure> {
     let secs = elapsed.as_secs_f64();
-    let handled = tally.accepted + tally.duplicates + tally.dropped_total() + tally.rejected;
+    let handled = tally.accepted
+        + tally.duplicates
+        + tally.suppressed
+        + tally.dropped_total()
+        + tally.rejected;
     let rate = per_second(handled as f64, secs);
     with_stdout(|out| {
         if json {
@@ -213,6 +217,13 @@ fn print_summary(
                 format!("  ({})", dropped.join(", "))
             }
         )?;
+        if tally.suppressed > 0 {
+            writeln!(
+                out,
+                "  suppressed       {:>10}  (profiles suppressed: not stored)",
+                thousands(tally.suppressed)
+            )?;
+        }
         writeln!(out, "  rejected         {:>10}", thousands(tally.rejected))?;
         writeln!(
             out,

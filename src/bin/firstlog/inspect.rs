@@ -29,6 +29,14 @@ pub fn stats(dir: &Path, format: Format) -> CmdResult {
             stats.last_seq,
             stats.synced_seq
         )?;
+        writeln!(
+            out,
+            "  log start {}; {} pending erasures; {} suppressed profiles",
+            stats.log_start, stats.pending_erasures, stats.suppressed_profiles
+        )?;
+        if let Some(error) = &stats.maintenance_error {
+            writeln!(out, "  last maintenance pass failed: {error}")?;
+        }
         let mut table = Table::new(&[
             "id",
             "source",

@@ -6,6 +6,7 @@ mod collect;
 mod common;
 mod demo;
 mod inspect;
+mod lifecycle;
 mod output;
 mod query;
 #[allow(
@@ -17,6 +18,7 @@ mod rng;
 mod serve;
 mod source;
 mod tally;
+mod units;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,7 +46,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Creates the store directory (if needed) and prints what it holds.
-    Init,
+    Init(InitArgs),
     /// Manages sources and their write keys.
     #[command(subcommand)]
     Source(SourceCommand),
@@ -65,6 +67,79 @@ enum Command {
     Serve(ServeArgs),
     /// Generates and collects a realistic event stream, then shows what was stored.
     Demo(DemoArgs),
+    /// Shows, sets or applies the retention policy (how long events are kept).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Erases every event of a profile (and its anonymous ids) from every file;
+    /// waits until done and prints the request as JSON.
+    Erase(EraseArgs),
+    /// Lists the erasure requests.
+    Erasures(FormatArgs),
+    /// Stops storing a profile's new events (they are answered as suppressed).
+    Suppress(ProfileArgs),
+    /// Lifts a profile's suppression.
+    Unsuppress {
+        /// The profile id.
+        #[arg(long)]
+        profile: String,
+    },
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The store's segment size in MiB (1 to 1024; default 64). Small segments
+    /// suit small devices, tests, and retention that deletes in small steps.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    segment_mib: Option<u64>,
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Prints the policy, the log start, and the bytes by age.
+    Show(FormatArgs),
+    /// Changes the policy (store-wide, or one source's --max-age).
+    Set(RetentionSetArgs),
+    /// Applies the policy now (and finishes pending erasures); prints what it did.
+    Apply,
+}
+
+#[derive(Args)]
+struct RetentionSetArgs {
+    /// Delete events received longer ago than this (30d, 12h, 2w; `none` to clear).
+    #[arg(long, value_name = "AGE")]
+    max_age: Option<String>,
+    /// Delete the oldest segments while the store is larger (10GiB, 500MB; `none`).
+    #[arg(long, value_name = "SIZE")]
+    max_bytes: Option<String>,
+    /// Seal the active segment once its oldest event is this old (default 1d).
+    #[arg(long, value_name = "AGE")]
+    roll_interval: Option<String>,
+    /// Set this source's own --max-age instead of the store's.
+    #[arg(long, value_name = "ID")]
+    source: Option<u32>,
+}
+
+#[derive(Args)]
+struct EraseArgs {
+    /// The profile id to erase.
+    #[arg(long)]
+    profile: String,
+    /// Only in this source (repeat for several; default: every source).
+    #[arg(long = "source", value_name = "ID")]
+    sources: Vec<u32>,
+    /// Also suppress the profile's new events.
+    #[arg(long)]
+    suppress: bool,
+}
+
+#[derive(Args)]
+struct ProfileArgs {
+    /// The profile id.
+    #[arg(long)]
+    profile: String,
+    /// Only in this source (repeat for several; default: every source).
+    #[arg(long = "source", value_name = "ID")]
+    sources: Vec<u32>,
 }
 
 #[derive(Subcommand)]
@@ -250,7 +325,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let data = cli.data;
     let result = match cli.command {
-        Command::Init => source::init(&common::data_dir(data)),
+        Command::Init(args) => source::init(&common::data_dir(data), args.segment_mib),
         Command::Source(cmd) => source::run(&common::data_dir(data), cmd),
         Command::Collect(args) => collect::run(&common::data_dir(data), &args),
         Command::Query(args) => query::run_query(&common::data_dir(data), &args),
@@ -260,6 +335,11 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Check { file }) => inspect::rules_check(&file),
         Command::Serve(args) => serve::run(&common::data_dir(data), args),
         Command::Demo(args) => demo::run(data, &args),
+        Command::Retention(cmd) => lifecycle::retention(&common::data_dir(data), cmd),
+        Command::Erase(args) => lifecycle::erase(&common::data_dir(data), &args),
+        Command::Erasures(args) => lifecycle::erasures(&common::data_dir(data), args.format),
+        Command::Suppress(args) => lifecycle::suppress(&common::data_dir(data), &args),
+        Command::Unsuppress { profile } => lifecycle::unsuppress(&common::data_dir(data), &profile),
     };
     match result {
         Ok(code) => code,

@@ -8,10 +8,20 @@ use crate::output::{Table, source_json, thousands, time_or_dash};
 use crate::{Format, SourceCommand};
 
 /// `init`: creates (or opens) the store and says what it holds.
-pub fn init(dir: &Path) -> CmdResult {
+pub fn init(dir: &Path, segment_mib: Option<u64>) -> CmdResult {
     let existed = firstlog::Store::exists(dir);
-    let store = common::open(dir)?;
+    let mut options = firstlog::Options::default();
+    if let Some(mib) = segment_mib {
+        options = options.segment_bytes(mib << 20);
+    }
+    let store = firstlog::Store::open_with(dir, options)?;
+    if let Some(mib) = segment_mib {
+        store.set_segment_bytes(mib << 20)?;
+    }
     let stats = store.stats();
+    let segment_bytes = store
+        .segment_bytes()
+        .unwrap_or(firstlog::Options::SEGMENT_BYTES_DEFAULT);
     let report = store.open_report().clone();
     store.close()?;
     let path = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -19,11 +29,12 @@ pub fn init(dir: &Path) -> CmdResult {
         let verb = if existed { "opened" } else { "created" };
         writeln!(
             out,
-            "{verb} store {}: {} sources, {} events in {} segments",
+            "{verb} store {}: {} sources, {} events in {} segments of {}",
             path.display(),
             stats.sources.len(),
             thousands(stats.events),
-            stats.segments
+            stats.segments,
+            crate::output::bytes(segment_bytes)
         )?;
         if !report.is_clean() {
             writeln!(out, "repairs on open: {report:?}")?;

@@ -18,6 +18,8 @@ const EXAMPLES_MAX: usize = 10;
 pub struct Tally {
     pub accepted: u64,
     pub duplicates: u64,
+    /// Events of suppressed profiles (not stored).
+    pub suppressed: u64,
     pub dropped: BTreeMap<String, u64>,
     pub rejected: u64,
     /// Rejections per kind (`invalid timestamp`, `unknown write key`, ...), with
@@ -56,6 +58,8 @@ impl Tally {
     fn add_receipt(&mut self, receipt: &Receipt) {
         if receipt.duplicate {
             self.duplicates += 1;
+        } else if receipt.suppressed {
+            self.suppressed += 1;
         } else if let Some(rule) = &receipt.dropped_by {
             *self.dropped.entry(rule.clone()).or_default() += 1;
         } else {
@@ -129,6 +133,7 @@ impl Tally {
         serde_json::json!({
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "suppressed": self.suppressed,
             "dropped": self.dropped,
             "rejected": self.rejected,
             "rejected_by_kind": self.rejected_kinds.iter()
