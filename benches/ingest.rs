@@ -1,6 +1,7 @@
 //! Ingest benchmarks: one event and batches of 100 and 1000 in each durability
 //! mode; single events from 1, 2 and 4 threads under `Sync` (group commit); and
-//! collection from raw JSON bytes, one payload and batch requests of 100.
+//! collection from raw JSON bytes, one payload and batch requests of 100; and
+//! from the application's own event struct, as `NewEvent`s or an `EventBatch`.
 //!
 //! `cargo bench --bench ingest`; throughput is in events (elements) per second.
 
@@ -173,12 +174,50 @@ fn json(c: &mut Criterion) {
     store.close().unwrap();
 }
 
+/// From the application's own events to the store, batches of 1000: building
+/// owned `NewEvent`s (then `collect_batch`) against encoding each field into an
+/// `EventBatch` as it is read (then `collect_event_batch`). Both timed from the
+/// application struct.
+fn from_app_events(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default().durability(Durability::Buffered);
+    let (store, sources) = common::open_store(dir.path(), options);
+    let keys = common::keys(&sources);
+    let app: Vec<_> = common::workload(pool_size() as u64).collect();
+    let mut group = c.benchmark_group("from_app_events");
+    group.throughput(Throughput::Elements(1000));
+    let mut chunks = app.chunks(1000).cycle();
+    group.bench_function("new_event_1000", |b| {
+        b.iter(|| {
+            let events: Vec<NewEvent> = chunks
+                .next()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| common::new_event(e, &keys))
+                .collect();
+            black_box(store.collect_batch(events).unwrap())
+        })
+    });
+    let mut chunks = app.chunks(1000).cycle();
+    let mut batch = firstlog::EventBatch::new();
+    group.bench_function("event_batch_1000", |b| {
+        b.iter(|| {
+            for e in chunks.next().unwrap_or_default() {
+                common::add_to_batch(&mut batch, e, &keys[usize::from(e.source)]);
+            }
+            black_box(store.collect_event_batch(&mut batch).unwrap())
+        })
+    });
+    group.finish();
+    store.close().unwrap();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = append, threads, json
+    targets = append, threads, json, from_app_events
 }
 criterion_main!(benches);

@@ -86,6 +86,7 @@ pub use event::{
     Draft, Event, Limits, Map, NamingPolicy, NamingWarning, NewEvent, SourceId, Value, Violation,
     check_event_name,
 };
+pub use intake::{EventBatch, EventWriter, PropertyValue};
 pub use lifecycle::{BytesByAge, Erasure, ErasureState, MaintenanceReport, Retention, Suppression};
 pub use log::{Durability, OpenReport};
 pub use quarantine::Rejection;

@@ -7,12 +7,12 @@
 
 use std::path::Path;
 
-use firstlog::{NewEvent, Options, Source, Store};
+use firstlog::{EventBatch, NewEvent, Options, Source, Store};
 
 #[path = "../compare/src/workload.rs"]
 pub mod workload;
 
-use workload::{AppEvent, Workload};
+use workload::{AppEvent, Prop, Workload};
 
 /// Sources of the workload (issue 7: 16, skewed 1/(k+1)).
 pub const SOURCES: usize = 16;
@@ -49,6 +49,41 @@ pub fn workload(events: u64) -> Workload {
 /// An application event as a firstlog event of the source it belongs to.
 pub fn new_event(event: &AppEvent, keys: &[String]) -> NewEvent {
     workload::to_new_event(event, &keys[usize::from(event.source)])
+}
+
+/// Adds an application event to `batch`, borrowing its strings: the
+/// [`EventBatch`] path (no `NewEvent`).
+pub fn add_to_batch<'a>(batch: &mut EventBatch<'a>, event: &'a AppEvent, key: &'a str) {
+    let mut e = batch
+        .event(&event.name, key)
+        .timestamp_ms(event.timestamp_ms);
+    if let Some(id) = &event.user_id {
+        e = e.profile(id);
+    }
+    if let Some(id) = &event.session_id {
+        e = e.session(id);
+    }
+    if let Some(id) = &event.message_id {
+        e = e.message_id(id);
+    }
+    for (name, value) in &event.properties {
+        e = match value {
+            Prop::Text(s) => e.property(name, s),
+            Prop::Int(n) => e.property(name, *n),
+            Prop::Float(f) => e.property(name, *f),
+            Prop::Bool(b) => e.property(name, *b),
+        };
+    }
+    let c = &event.context;
+    let library = [
+        ("name", c.library_name.as_str()),
+        ("version", c.library_version.as_str()),
+    ];
+    let _ = e
+        .context("ip", &c.ip)
+        .context("user_agent", &c.user_agent)
+        .context("library", library)
+        .context("locale", &c.locale);
 }
 
 /// `n` workload events over `keys`, as firstlog events, in memory.

@@ -30,6 +30,8 @@ pub(crate) enum EncodeError {
     NotFinite,
     /// Nested deeper than the limit allows.
     TooDeep,
+    /// An object given with the same key twice.
+    DuplicateKey,
 }
 
 /// Why stored bytes could not be decoded: what was wrong, and where (an offset

@@ -3,8 +3,11 @@
 //! objects transcoded straight into the record body encoding.
 
 mod batch;
+mod builder;
 mod payload;
 mod value;
 
 pub(crate) use batch::split_batch;
+pub(crate) use builder::check_built;
+pub use builder::{EventBatch, EventWriter, PropertyValue};
 pub(crate) use payload::{RawEvent, parse_event};

@@ -523,6 +523,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
 fn refused<E: de::Error>(e: EncodeError, levels_max: usize) -> E {
     match e {
         EncodeError::NotFinite => E::custom("numbers must be finite"),
+        EncodeError::DuplicateKey => E::custom("duplicate key"),
         EncodeError::TooDeep => E::custom(format_args!("nested deeper than {levels_max} levels")),
     }
 }

@@ -14,7 +14,7 @@ use super::prepare::{ClaimNote, CollectCall, Incoming, Prepared};
 use super::receipt::Receipt;
 use crate::error::{Error, Result};
 use crate::event::NewEvent;
-use crate::intake::{RawEvent, parse_event, split_batch};
+use crate::intake::{EventBatch, RawEvent, check_built, parse_event, split_batch};
 use crate::log::Batch;
 
 /// Encoded events above this size are appended as several atomic units.
@@ -150,30 +150,60 @@ impl Store {
             }
         };
         let key = batch.write_key.as_deref();
-        let (parsed, stored) = with_scratch(|scratch| {
+        let out = with_scratch(|scratch| {
             let mut parsed: Vec<Result<Option<RawEvent<'_>>>> = batch
                 .items
                 .iter()
                 .map(|raw| parse_event(raw.get().as_bytes(), limits, key, scratch).map(Some))
                 .collect();
-            let valid = parsed.iter().filter(|p| p.is_ok()).count();
-            let events = parsed
-                .iter_mut()
-                .filter_map(|p| p.as_mut().ok().and_then(Option::take).map(Incoming::Json));
-            let stored = self.collect_events(events, valid, scratch);
-            (parsed, stored)
-        });
-        let mut stored = stored?.into_iter();
+            self.collect_parsed(&mut parsed, scratch)
+        })?;
+        for (outcome, item) in out.iter().zip(&batch.items) {
+            if let Err(e) = outcome {
+                self.quarantine(item.get().as_bytes(), e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Collects the events of a batch built in place (see [`EventBatch`]): one
+    /// outcome per event, in order, as [`collect_batch`](Self::collect_batch).
+    /// The batch is emptied (its buffers kept for the next one).
+    pub fn collect_event_batch(&self, batch: &mut EventBatch<'_>) -> Result<Vec<Result<Receipt>>> {
+        let limits = self.inner.options.limits;
+        let mut built: Vec<Result<Option<RawEvent<'_>>>> = std::mem::take(&mut batch.events)
+            .into_iter()
+            .zip(&batch.depths)
+            .map(|(event, &depth)| {
+                let event = event?;
+                check_built(&event, depth, &limits)?;
+                Ok(Some(event))
+            })
+            .collect();
+        let outcome = self.collect_parsed(&mut built, &batch.scratch);
+        batch.clear();
+        outcome
+    }
+
+    /// Collects the events that parsed (or were built) without error, in one
+    /// call, and puts the outcomes of all of them in order: an error where one
+    /// failed to parse, the receipt (or collection error) of the others.
+    fn collect_parsed<'e>(
+        &self,
+        parsed: &mut [Result<Option<RawEvent<'e>>>],
+        scratch: &[u8],
+    ) -> Result<Vec<Result<Receipt>>> {
+        let valid = parsed.iter().filter(|p| p.is_ok()).count();
+        let events = parsed
+            .iter_mut()
+            .filter_map(|p| p.as_mut().ok().and_then(Option::take).map(Incoming::Json));
+        let mut stored = self.collect_events(events, valid, scratch)?.into_iter();
         let mut out = Vec::with_capacity(parsed.len());
-        for (i, p) in parsed.into_iter().enumerate() {
-            let outcome = match p {
+        for p in parsed.iter_mut() {
+            out.push(match std::mem::replace(p, Ok(None)) {
                 Err(e) => Err(e),
                 Ok(_) => stored.next().unwrap_or(Err(Error::Closed)),
-            };
-            if let Err(e) = &outcome {
-                self.quarantine(batch.items[i].get().as_bytes(), e);
-            }
-            out.push(outcome);
+            });
         }
         Ok(out)
     }

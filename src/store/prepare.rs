@@ -505,6 +505,7 @@ impl Frame {
 fn encode_refusal(field: &str, e: EncodeError, levels: usize) -> Error {
     match e {
         EncodeError::NotFinite => Error::invalid(field, "numbers must be finite"),
+        EncodeError::DuplicateKey => Error::invalid(field, "an object has a key twice"),
         EncodeError::TooDeep => {
             Error::invalid(field, format!("nested deeper than {levels} levels"))
         }

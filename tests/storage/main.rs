@@ -13,6 +13,7 @@ mod corruption_sweep;
 mod crash_model;
 mod dedup_window;
 mod durability_modes_power_loss;
+mod event_batch;
 mod fault_injection_loop;
 mod format_upgrade;
 mod fuzz_corpus_replay;
