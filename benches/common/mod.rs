@@ -53,21 +53,21 @@ pub fn new_event(event: &AppEvent, keys: &[String]) -> NewEvent {
 
 /// Adds an application event to `batch`, borrowing its strings: the
 /// [`EventBatch`] path (no `NewEvent`).
+#[inline(never)]
 pub fn add_to_batch<'a>(batch: &mut EventBatch<'a>, event: &'a AppEvent, key: &'a str) {
-    let mut e = batch
-        .event(&event.name, key)
-        .timestamp_ms(event.timestamp_ms);
+    let mut e = batch.event(&event.name, key);
+    e.timestamp_ms(event.timestamp_ms);
     if let Some(id) = &event.user_id {
-        e = e.profile(id);
+        e.profile(id);
     }
     if let Some(id) = &event.session_id {
-        e = e.session(id);
+        e.session(id);
     }
     if let Some(id) = &event.message_id {
-        e = e.message_id(id);
+        e.message_id(id);
     }
     for (name, value) in &event.properties {
-        e = match value {
+        match value {
             Prop::Text(s) => e.property(name, s),
             Prop::Int(n) => e.property(name, *n),
             Prop::Float(f) => e.property(name, *f),
@@ -79,8 +79,7 @@ pub fn add_to_batch<'a>(batch: &mut EventBatch<'a>, event: &'a AppEvent, key: &'
         ("name", c.library_name.as_str()),
         ("version", c.library_version.as_str()),
     ];
-    let _ = e
-        .context("ip", &c.ip)
+    e.context("ip", &c.ip)
         .context("user_agent", &c.user_agent)
         .context("library", library)
         .context("locale", &c.locale);

@@ -53,55 +53,61 @@ use crate::event::{Limits, Map, Value, validate_head};
 /// ```
 #[derive(Default)]
 pub struct EventBatch<'a> {
-    /// The encoded objects of every event.
+    /// The encoded objects of every event. The event being written encodes its
+    /// properties here directly (its object started at `open`).
     pub(crate) scratch: Vec<u8>,
     pub(crate) events: Vec<Result<RawEvent<'a>>>,
     /// How deeply each event's properties and context nest (an object of
     /// scalars: 1), checked against the store's limit when collected.
     pub(crate) depths: Vec<usize>,
-    /// The contents of the event being written: its properties, its context.
-    properties: ObjectBuf,
-    context: ObjectBuf,
+    /// The keys of the event being written: its properties (in `scratch`) and
+    /// its context (in `context`).
+    property_keys: Keys,
+    context_keys: Keys,
+    context: Vec<u8>,
 }
 
-/// The contents of an object being built, with its keys' positions (a key may
-/// appear once).
+/// The keys of an object being built (a key may appear once), and the deepest
+/// value in it (a scalar: 0).
 #[derive(Default)]
-struct ObjectBuf {
-    bytes: Vec<u8>,
-    keys: Vec<(usize, usize)>,
-    /// The deepest value added (a scalar: 0).
+struct Keys {
+    at: Vec<(usize, usize)>,
     depth: usize,
 }
 
-impl ObjectBuf {
+impl Keys {
     fn clear(&mut self) {
-        self.bytes.clear();
-        self.keys.clear();
+        self.at.clear();
         self.depth = 0;
     }
 
-    /// Appends `key: value`; refuses a key already present.
-    fn put(&mut self, key: &str, value: &dyn Encode) -> Result<(), &'static str> {
+    /// Appends `key: value` to the object contents in `out`; refuses a key
+    /// already present. On error `out` is left as it was.
+    fn put(
+        &mut self,
+        out: &mut Vec<u8>,
+        key: &str,
+        value: &dyn Encode,
+    ) -> Result<(), &'static str> {
         let taken = self
-            .keys
+            .at
             .iter()
-            .any(|&(at, len)| &self.bytes[at..at + len] == key.as_bytes());
+            .any(|&(at, len)| len == key.len() && &out[at..at + len] == key.as_bytes());
         if taken {
             return Err("given twice");
         }
-        let mark = self.bytes.len();
-        enc::put_str(&mut self.bytes, key);
-        let key_at = self.bytes.len() - key.len();
+        let mark = out.len();
+        enc::put_str(out, key);
+        let key_at = out.len() - key.len();
         // The object itself is the first level.
-        match value.encode(&mut self.bytes, Limits::DEPTH_CEILING - 1) {
+        match value.encode(out, Limits::DEPTH_CEILING - 1) {
             Ok(()) => {
-                self.keys.push((key_at, key.len()));
+                self.at.push((key_at, key.len()));
                 self.depth = self.depth.max(value.depth());
                 Ok(())
             }
             Err(e) => {
-                self.bytes.truncate(mark);
+                out.truncate(mark);
                 Err(match e {
                     EncodeError::NotFinite => "numbers must be finite",
                     EncodeError::TooDeep => "nested too deep",
@@ -109,15 +115,6 @@ impl ObjectBuf {
                 })
             }
         }
-    }
-
-    /// Appends the object (tag, length, contents) to `out`.
-    fn write_to(&self, out: &mut Vec<u8>) -> std::ops::Range<usize> {
-        let start = out.len();
-        let at = enc::begin(out, enc::OBJECT);
-        out.extend_from_slice(&self.bytes);
-        enc::end(out, at);
-        start..out.len()
     }
 }
 
@@ -128,12 +125,17 @@ impl<'a> EventBatch<'a> {
     }
 
     /// Starts an event; it joins the batch when the returned writer is dropped
-    /// (at the end of the statement).
+    /// (at the end of the statement, or of the writer's scope).
     pub fn event(&mut self, name: &'a str, write_key: &'a str) -> EventWriter<'_, 'a> {
-        self.properties.clear();
+        self.property_keys.clear();
+        self.context_keys.clear();
         self.context.clear();
+        let start = self.scratch.len();
+        let length_at = enc::begin(&mut self.scratch, enc::OBJECT);
         EventWriter {
             batch: self,
+            start,
+            length_at,
             head: Head {
                 name,
                 write_key,
@@ -177,71 +179,89 @@ struct Head<'a> {
 }
 
 /// One event being added to an [`EventBatch`]; it joins the batch when dropped.
+/// Its methods chain (`batch.event(..).profile(..).property(..);`) or are
+/// called one by one on a binding.
 pub struct EventWriter<'b, 'a> {
     batch: &'b mut EventBatch<'a>,
+    /// Where the event's properties object starts in the scratch, and where its
+    /// length goes.
+    start: usize,
+    length_at: usize,
     head: Head<'a>,
     /// The first field error (the event's outcome).
-    error: Option<Error>,
+    error: Option<Box<Error>>,
 }
 
 impl<'a> EventWriter<'_, 'a> {
     /// The profile it happens on behalf of.
-    pub fn profile(mut self, id: &'a str) -> Self {
+    pub fn profile(&mut self, id: &'a str) -> &mut Self {
         self.head.profile_id = Some(id);
         self
     }
 
     /// The session.
-    pub fn session(mut self, id: &'a str) -> Self {
+    pub fn session(&mut self, id: &'a str) -> &mut Self {
         self.head.session_id = Some(id);
         self
     }
 
     /// The client's idempotency key (duplicates within the window are stored once).
-    pub fn message_id(mut self, id: &'a str) -> Self {
+    pub fn message_id(&mut self, id: &'a str) -> &mut Self {
         self.head.message_id = Some(id);
         self
     }
 
     /// When it happened (ms since the Unix epoch); default: when it is received.
-    pub fn timestamp_ms(mut self, ms: i64) -> Self {
+    pub fn timestamp_ms(&mut self, ms: i64) -> &mut Self {
         self.head.timestamp_ms = Some(ms);
         self
     }
 
     /// Adds a property, encoded now. A key may be given once.
-    pub fn property(mut self, key: &str, value: impl PropertyValue) -> Self {
-        if let Err(why) = self.batch.properties.put(key, &value)
-            && self.error.is_none()
-        {
-            self.error = Some(Error::invalid(format!("properties.{key}"), why));
-        }
+    pub fn property(&mut self, key: &str, value: impl PropertyValue) -> &mut Self {
+        let batch = &mut *self.batch;
+        let put = batch.property_keys.put(&mut batch.scratch, key, &value);
+        self.note("properties", key, put);
         self
     }
 
     /// Adds a context field (`locale`, `ip`, `page`, `anonymous_id`...).
-    pub fn context(mut self, key: &str, value: impl PropertyValue) -> Self {
+    pub fn context(&mut self, key: &str, value: impl PropertyValue) -> &mut Self {
         if key == "anonymous_id" {
             self.head.anonymous_id = value.as_str().map(str::to_owned);
         }
-        if let Err(why) = self.batch.context.put(key, &value)
+        let batch = &mut *self.batch;
+        let put = batch.context_keys.put(&mut batch.context, key, &value);
+        self.note("context", key, put);
+        self
+    }
+
+    /// Keeps the first field error as the event's outcome.
+    fn note(&mut self, object: &str, key: &str, put: Result<(), &'static str>) {
+        if let Err(why) = put
             && self.error.is_none()
         {
-            self.error = Some(Error::invalid(format!("context.{key}"), why));
+            self.error = Some(Box::new(Error::invalid(format!("{object}.{key}"), why)));
         }
-        self
     }
 }
 
 impl Drop for EventWriter<'_, '_> {
     fn drop(&mut self) {
         let batch = &mut *self.batch;
-        let head = &mut self.head;
         let outcome = match self.error.take() {
-            Some(e) => Err(e),
+            Some(e) => {
+                batch.scratch.truncate(self.start);
+                Err(*e)
+            }
             None => {
-                let properties = batch.properties.write_to(&mut batch.scratch);
-                let context = batch.context.write_to(&mut batch.scratch);
+                enc::end(&mut batch.scratch, self.length_at);
+                let properties = self.start..batch.scratch.len();
+                let at = enc::begin(&mut batch.scratch, enc::OBJECT);
+                batch.scratch.extend_from_slice(&batch.context);
+                enc::end(&mut batch.scratch, at);
+                let context = properties.end..batch.scratch.len();
+                let head = &mut self.head;
                 Ok(RawEvent {
                     name: Cow::Borrowed(head.name),
                     write_key: Cow::Borrowed(head.write_key),
@@ -256,9 +276,8 @@ impl Drop for EventWriter<'_, '_> {
             }
         };
         batch.events.push(outcome);
-        batch
-            .depths
-            .push(1 + batch.properties.depth.max(batch.context.depth));
+        let depth = batch.property_keys.depth.max(batch.context_keys.depth);
+        batch.depths.push(1 + depth);
     }
 }
 

@@ -171,8 +171,9 @@ impl Store {
     /// The batch is emptied (its buffers kept for the next one).
     pub fn collect_event_batch(&self, batch: &mut EventBatch<'_>) -> Result<Vec<Result<Receipt>>> {
         let limits = self.inner.options.limits;
-        let mut built: Vec<Result<Option<RawEvent<'_>>>> = std::mem::take(&mut batch.events)
-            .into_iter()
+        let mut built: Vec<Result<Option<RawEvent<'_>>>> = batch
+            .events
+            .drain(..)
             .zip(&batch.depths)
             .map(|(event, &depth)| {
                 let event = event?;
