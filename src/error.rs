@@ -188,6 +188,26 @@ pub enum Error {
     #[error("invalid rules: {0}")]
     InvalidRules(String),
 
+    /// Another process (or another call in this process) is using this
+    /// directory: an export directory's state, or a tail consumer's offset.
+    #[error("{path} is in use by another {what}")]
+    InUse {
+        /// The directory (or the consumer's offset file).
+        path: PathBuf,
+        /// What uses it (`export`, `consumer`).
+        what: &'static str,
+    },
+
+    /// Writing a Parquet file failed for a reason other than I/O (the encoder
+    /// refused the data). Nothing of the run was made visible.
+    #[error("export to {path} failed: {reason}")]
+    Export {
+        /// The file being written.
+        path: PathBuf,
+        /// What the encoder said.
+        reason: String,
+    },
+
     /// The directory holds no firstlog store (and the call does not create one).
     #[error("no firstlog store in {path}")]
     NotAStore {
@@ -301,6 +321,7 @@ impl Error {
             | Error::Poisoned { .. }
             | Error::Closed
             | Error::ReadOnly
+            | Error::InUse { .. }
             | Error::UpgradeNeeded { .. } => ErrorKind::Unavailable,
             Error::InvalidEvent { .. }
             | Error::InvalidArgument { .. }
@@ -315,7 +336,7 @@ impl Error {
             | Error::BelowLogStart { .. } => ErrorKind::NotFound,
             Error::InFlight { .. } => ErrorKind::RetryLater,
             Error::Rejected { .. } => ErrorKind::Rejected,
-            Error::RulePanicked { .. } => ErrorKind::Internal,
+            Error::RulePanicked { .. } | Error::Export { .. } => ErrorKind::Internal,
         }
     }
 
@@ -330,6 +351,8 @@ impl Error {
                 "store_unavailable"
             }
             Error::UpgradeNeeded { .. } => "upgrade_needed",
+            Error::InUse { .. } => "in_use",
+            Error::Export { .. } => "export_failed",
             Error::InvalidEvent { .. } => "invalid_event",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::NamingViolation { .. } => "naming_violation",

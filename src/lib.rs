@@ -40,7 +40,9 @@
 //!
 //! - `http`: [`http`], the HTTP collector as a library (an axum `Router` to mount
 //!   in your own server, and a hardened server to run it on its own).
-//! - `cli`: the `firstlog` command (implies `http` and `toml`).
+//! - `cli`: the `firstlog` command (implies `http`, `parquet` and `toml`).
+//! - `parquet`: [`Store::export_parquet`] and [`Exporter`], the events as
+//!   Parquet files for DuckDB, Spark and Trino (`EXPORT.md`).
 //! - `toml`: declarative rules from TOML files (JSON is always supported).
 //! - `testing`: [`testing`], the in-memory and fault-injecting file systems and
 //!   record internals that the test suite and the fuzz targets use. Not for
@@ -51,9 +53,12 @@
 
 mod catalog;
 mod codec;
+mod consumer;
 mod dedup;
 mod error;
 mod event;
+#[cfg(feature = "parquet")]
+mod export;
 mod index;
 mod intake;
 mod io;
@@ -81,11 +86,14 @@ pub struct ReadmeDoctests;
 
 pub use catalog::Source;
 pub use codec::EventRef;
+pub use consumer::Consumer;
 pub use error::{Error, ErrorKind, Result};
 pub use event::{
     Draft, Event, Limits, Map, NamingPolicy, NamingWarning, NewEvent, SourceId, Value, Violation,
     check_event_name,
 };
+#[cfg(feature = "parquet")]
+pub use export::{ExportLoop, ExportOptions, ExportReport, Exporter};
 pub use intake::{EventBatch, EventWriter, PropertyValue};
 pub use lifecycle::{BytesByAge, Erasure, ErasureState, MaintenanceReport, Retention, Suppression};
 pub use log::{Durability, OpenReport};

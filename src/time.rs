@@ -188,6 +188,13 @@ pub fn format_rfc3339(ms: i64) -> String {
     )
 }
 
+/// The UTC date of `ms` as `YYYY-MM-DD` (the export's partition names).
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+pub(crate) fn format_date(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.clamp(MIN_MS, MAX_MS).div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Parses a time as people type it: RFC 3339 (`2024-05-01T12:00:00Z`,
 /// `...+02:00`), a date (`2024-05-01`, midnight UTC), or integer epoch
 /// milliseconds. The error says what was wrong and what is accepted.

@@ -88,6 +88,14 @@ impl<'s> Query<'s> {
         self
     }
 
+    /// Only events with a sequence number up to `seq` (inclusive): a read that
+    /// ends where another began (the export reads each run's range this way).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn through(mut self, seq: u64) -> Self {
+        self.filter.through = Some(seq);
+        self
+    }
+
     /// At most `n` events.
     pub fn limit(mut self, n: usize) -> Self {
         self.limit = Some(n);

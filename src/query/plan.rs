@@ -79,6 +79,8 @@ pub(crate) struct Filter {
     pub names: Vec<u64>,
     pub profile: Option<u64>,
     pub after: Option<u64>,
+    /// Only sequence numbers up to this one (inclusive).
+    pub through: Option<u64>,
     pub descending: bool,
     /// The last published sequence number when the query started.
     pub visible: u64,
@@ -93,6 +95,7 @@ impl Filter {
             names: Vec::new(),
             profile: None,
             after: None,
+            through: None,
             descending: false,
             visible: 0,
         }
@@ -109,7 +112,7 @@ impl Filter {
             (true, Some(after)) => self.visible.min(after.saturating_sub(1)),
             _ => self.visible,
         };
-        (low, high)
+        (low, self.through.map_or(high, |t| high.min(t)))
     }
 
     fn time_matches(&self, ts: i64) -> bool {

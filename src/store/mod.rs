@@ -188,6 +188,40 @@ impl Store {
         &self.inner.dir
     }
 
+    /// The store's id: 16 random bytes chosen when the store was created, kept
+    /// in the catalog and in every segment header (FORMAT.md §2.1, §5).
+    pub fn store_id(&self) -> [u8; 16] {
+        self.inner.catalog.state().data.store_id
+    }
+
+    /// The store id as 32 lowercase hexadecimal digits (the export's file
+    /// names carry it, so that several stores can share one export directory).
+    pub fn store_id_hex(&self) -> String {
+        use std::fmt::Write;
+        self.store_id()
+            .iter()
+            .fold(String::with_capacity(32), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
+    }
+
+    /// The store's clock (ms since the Unix epoch): what retention compares.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
+
+    /// The file system the store works on (the real one unless the options
+    /// gave another, as tests do).
+    pub(crate) fn fs(&self) -> Arc<dyn Vfs> {
+        self.inner
+            .options
+            .fs
+            .clone()
+            .unwrap_or_else(|| Arc::new(RealFs))
+    }
+
     /// What opening found and repaired (torn tail cut, indexes rebuilt, files removed).
     pub fn open_report(&self) -> &OpenReport {
         &self.inner.open_report
@@ -290,6 +324,15 @@ impl Store {
     /// Every source's events from sequence number `seq` on, in log order.
     pub fn read_from(&self, seq: u64) -> LogReader {
         LogReader::new(&self.inner.log, seq)
+    }
+
+    /// The named consumer's stored position (see [`Consumer`]): kept in the
+    /// store directory beside the catalog, so it works on a read-only open
+    /// beside a live writer too (the one file a read-only open writes, and
+    /// only when [`Consumer::commit`] is called). [`Error::InUse`] while
+    /// another `Consumer` of that name is open.
+    pub fn consumer(&self, name: &str) -> Result<crate::consumer::Consumer> {
+        crate::consumer::Consumer::open(self.fs(), &self.inner.dir, name)
     }
 
     /// Blocks until an event with sequence number `seq` or higher is readable, or
