@@ -5,6 +5,7 @@
 mod collect;
 mod common;
 mod demo;
+mod export;
 mod inspect;
 mod lifecycle;
 mod output;
@@ -17,8 +18,10 @@ mod query;
 mod rng;
 mod serve;
 mod source;
+mod tail;
 mod tally;
 mod units;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +80,12 @@ enum Command {
     Erasures(FormatArgs),
     /// Stops storing a profile's new events (they are answered as suppressed).
     Suppress(ProfileArgs),
+    /// Writes the events as Parquet files partitioned source_id=N/date=YYYY-MM-DD/
+    /// (for DuckDB, Spark, Trino); incremental: each run adds what is new.
+    Export(ExportArgs),
+    /// Prints every source's events in log order as NDJSON (for brokers:
+    /// `firstlog tail --follow --consumer kafka | kcat -P -t events`).
+    Tail(TailArgs),
     /// Lifts a profile's suppression.
     Unsuppress {
         /// The profile id.
@@ -309,6 +318,55 @@ struct ServeArgs {
     /// Seconds to wait for in-flight requests after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     shutdown_timeout_secs: u64,
+    /// Export the events as Parquet into this directory while serving (as `export`).
+    #[arg(long, value_name = "DIR")]
+    export_dir: Option<PathBuf>,
+    /// How often --export-dir exports (45s, 5m, 1h).
+    #[arg(long, default_value = "5m", value_name = "INTERVAL")]
+    export_every: String,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The export directory (shared by several stores: file names carry the store id).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Only this source (repeat for several). A directory keeps its first run's selection.
+    #[arg(long = "source", value_name = "ID")]
+    sources: Vec<u32>,
+    /// Only events at or after this time (RFC 3339, a date, or epoch milliseconds).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// Only events before this time (exclusive).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// Keep running: export again every --every until stopped (Ctrl-C is safe).
+    #[arg(long)]
+    follow: bool,
+    /// The interval of --follow (45s, 5m, 1h).
+    #[arg(long, default_value = "5m", value_name = "INTERVAL")]
+    every: String,
+}
+
+#[derive(Args)]
+struct TailArgs {
+    /// Start at this sequence number (default: the consumer's offset, else the log start).
+    #[arg(long, value_name = "SEQ")]
+    from: Option<u64>,
+    /// Keep running and print new events as they are committed.
+    #[arg(long)]
+    follow: bool,
+    /// Only this source (repeat for several).
+    #[arg(long = "source", value_name = "ID")]
+    sources: Vec<u32>,
+    /// Resume from, and commit to, this consumer's offset kept in the store
+    /// (committed after the output is flushed: at least once across restarts).
+    #[arg(long, value_name = "NAME")]
+    consumer: Option<String>,
+    /// With --follow, the longest wait before looking for new events even when
+    /// no change was signalled.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    poll_ms: u64,
 }
 
 #[derive(Args)]
@@ -339,6 +397,8 @@ fn main() -> ExitCode {
         Command::Erase(args) => lifecycle::erase(&common::data_dir(data), &args),
         Command::Erasures(args) => lifecycle::erasures(&common::data_dir(data), args.format),
         Command::Suppress(args) => lifecycle::suppress(&common::data_dir(data), &args),
+        Command::Export(args) => export::run(&common::data_dir(data), &args),
+        Command::Tail(args) => tail::run(&common::data_dir(data), &args),
         Command::Unsuppress { profile } => lifecycle::unsuppress(&common::data_dir(data), &profile),
     };
     match result {

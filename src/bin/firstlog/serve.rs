@@ -13,6 +13,7 @@ use firstlog::http::{self, HttpConfig};
 
 use crate::ServeArgs;
 use crate::common::{self, CmdResult, Failure};
+use crate::export;
 
 fn read_token(args: &ServeArgs) -> Result<Option<String>, Failure> {
     let token = match (&args.read_token, &args.read_token_file) {
@@ -44,6 +45,8 @@ pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
     let config = config(&args)?;
     let reads_on = read_token(&args)?.is_some();
     let store = Store::open_with(dir, common::write_options(&args.write)?)?;
+    let exporting =
+        export::start_for_serve(&store, args.export_dir.as_deref(), &args.export_every)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -64,6 +67,9 @@ pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
     });
     // Requests abandoned by a timeout may still be collecting: let them finish.
     runtime.shutdown_timeout(Duration::from_secs(10));
+    if let Some(exporting) = exporting {
+        exporting.stop();
+    }
     let synced = store.sync().and_then(|()| store.close());
     let stats = store.stats();
     served?;
