@@ -12,7 +12,7 @@ use firstlog::{EventBatch, NewEvent, Options, Source, Store};
 #[path = "../compare/src/workload.rs"]
 pub mod workload;
 
-use workload::{AppEvent, Prop, Workload};
+use workload::{AppEvent, Workload};
 
 /// Sources of the workload (issue 7: 16, skewed 1/(k+1)).
 pub const SOURCES: usize = 16;
@@ -55,34 +55,7 @@ pub fn new_event(event: &AppEvent, keys: &[String]) -> NewEvent {
 /// [`EventBatch`] path (no `NewEvent`).
 #[inline(never)]
 pub fn add_to_batch<'a>(batch: &mut EventBatch<'a>, event: &'a AppEvent, key: &'a str) {
-    let mut e = batch.event(&event.name, key);
-    e.timestamp_ms(event.timestamp_ms);
-    if let Some(id) = &event.user_id {
-        e.profile(id);
-    }
-    if let Some(id) = &event.session_id {
-        e.session(id);
-    }
-    if let Some(id) = &event.message_id {
-        e.message_id(id);
-    }
-    for (name, value) in &event.properties {
-        match value {
-            Prop::Text(s) => e.property(name, s),
-            Prop::Int(n) => e.property(name, *n),
-            Prop::Float(f) => e.property(name, *f),
-            Prop::Bool(b) => e.property(name, *b),
-        };
-    }
-    let c = &event.context;
-    let library = [
-        ("name", c.library_name.as_str()),
-        ("version", c.library_version.as_str()),
-    ];
-    e.context("ip", &c.ip)
-        .context("user_agent", &c.user_agent)
-        .context("library", library)
-        .context("locale", &c.locale);
+    workload::add_to_batch(batch, event, key);
 }
 
 /// `n` workload events over `keys`, as firstlog events, in memory.

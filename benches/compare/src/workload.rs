@@ -569,6 +569,43 @@ fn prop_value(value: &Prop) -> firstlog::Value {
 }
 
 /// The event as firstlog's typed input, for the source behind `write_key`.
+/// Adds an application event to a firstlog `EventBatch`, borrowing its strings
+/// (the fastest typed path: no `NewEvent`, nothing allocated per event).
+pub fn add_to_batch<'a>(
+    batch: &mut firstlog::EventBatch<'a>,
+    event: &'a AppEvent,
+    write_key: &'a str,
+) {
+    let mut e = batch.event(&event.name, write_key);
+    e.timestamp_ms(event.timestamp_ms);
+    if let Some(id) = &event.user_id {
+        e.profile(id);
+    }
+    if let Some(id) = &event.session_id {
+        e.session(id);
+    }
+    if let Some(id) = &event.message_id {
+        e.message_id(id);
+    }
+    for (name, value) in &event.properties {
+        match value {
+            Prop::Text(s) => e.property(name, s),
+            Prop::Int(n) => e.property(name, *n),
+            Prop::Float(f) => e.property(name, *f),
+            Prop::Bool(b) => e.property(name, *b),
+        };
+    }
+    let c = &event.context;
+    let library = [
+        ("name", c.library_name.as_str()),
+        ("version", c.library_version.as_str()),
+    ];
+    e.context("ip", &c.ip)
+        .context("user_agent", &c.user_agent)
+        .context("library", library)
+        .context("locale", &c.locale);
+}
+
 pub fn to_new_event(event: &AppEvent, write_key: &str) -> firstlog::NewEvent {
     let mut e = firstlog::NewEvent::new(event.name.as_str(), write_key);
     if let Some(id) = &event.user_id {
