@@ -83,11 +83,12 @@ impl Keys {
 
     /// Appends `key: value` to the object contents in `out`; refuses a key
     /// already present. On error `out` is left as it was.
-    fn put(
+    #[inline]
+    fn put<V: Encode + ?Sized>(
         &mut self,
         out: &mut Vec<u8>,
         key: &str,
-        value: &dyn Encode,
+        value: &V,
     ) -> Result<(), &'static str> {
         let taken = self
             .at
@@ -237,6 +238,7 @@ impl<'a> EventWriter<'_, 'a> {
     }
 
     /// Keeps the first field error as the event's outcome.
+    #[inline]
     fn note(&mut self, object: &str, key: &str, put: Result<(), &'static str>) {
         if let Err(why) = put
             && self.error.is_none()
