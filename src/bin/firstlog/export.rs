@@ -15,7 +15,7 @@ use crate::units::parse_duration;
 
 /// The options of an `export` command line.
 fn options(args: &ExportArgs) -> Result<ExportOptions, Failure> {
-    let mut options = ExportOptions::new(&args.out);
+    let mut options = ExportOptions::new(&args.out).rows_per_file(args.rows_per_file);
     for &id in &args.sources {
         options = options.source(SourceId(id));
     }

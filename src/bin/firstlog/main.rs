@@ -346,6 +346,9 @@ struct ExportArgs {
     /// The interval of --follow (45s, 5m, 1h).
     #[arg(long, default_value = "5m", value_name = "INTERVAL")]
     every: String,
+    /// At most this many rows per file (row groups hold 131072).
+    #[arg(long, default_value_t = 1 << 20, value_name = "N")]
+    rows_per_file: u64,
 }
 
 #[derive(Args)]
