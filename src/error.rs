@@ -52,7 +52,7 @@ pub enum Error {
     /// read-only open cannot.
     #[error(
         "{path} is in format version {found}; open the store for writing once (for example \
-         `firstlog verify`) to upgrade it"
+         `firstlog init`) to upgrade it"
     )]
     UpgradeNeeded {
         /// The file that needs the upgrade.

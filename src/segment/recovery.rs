@@ -76,6 +76,39 @@ impl Segment {
     }
 }
 
+impl Segment {
+    /// For a reader (verify on a read-only open): what a writable open would
+    /// judge of the tail of the last segment `path`. `Some((offset, reason))`
+    /// when damage is followed by valid records, which a writable open refuses;
+    /// `None` for a clean end or a torn tail (which it would cut). Reads the file,
+    /// writes nothing.
+    pub(crate) fn judge_tail_read_only(
+        fs: &dyn Vfs,
+        path: &Path,
+        first_seq: u64,
+        store_id: [u8; 16],
+    ) -> Result<Option<(u64, String)>> {
+        let how = Recovery {
+            fs,
+            path,
+            first_seq,
+            store_id,
+            mode: RecoveryMode::TolerateTornTail,
+            writable: false,
+        };
+        let data = fs
+            .open(path, OpenMode::ReadOnly)
+            .and_then(|f| f.read_all())
+            .map_err(|e| Error::io(path, e))?;
+        let found = scan::scan(&data, Layout::appended(first_seq), |_, _| {});
+        match how.judge_tail(&data, &found) {
+            Err(Error::Corrupt { offset, reason, .. }) => Ok(Some((offset, reason))),
+            Err(e) => Err(e),
+            Ok(_) => Ok(None),
+        }
+    }
+}
+
 impl Recovery<'_> {
     /// True when a last segment whose header is damaged holds no valid record:
     /// its creation was interrupted before the header was synced (records are

@@ -80,6 +80,10 @@ impl Store {
             if handle.index.read().is_sealed() {
                 verify_index_file(log, &handle.segment, &rebuilt, &mut report);
             }
+            if self.is_read_only() && !handle.segment.is_sealed() {
+                let store_id = self.inner.catalog.state().data.store_id;
+                verify_tail(log, &handle.segment, store_id, &mut report)?;
+            }
         }
         let catalog_path = log.dir().join(CATALOG_FILE);
         if let Err(e) = crate::catalog::read_catalog(&**log.fs(), &catalog_path) {
@@ -119,6 +123,30 @@ fn verify_segment(segment: &Segment, report: &mut VerifyReport) -> Result<Active
             .push(Problem::at(path, found.end as u64, reason));
     }
     Ok(rebuilt)
+}
+
+/// A read-only open stops at the last complete batch of the active segment
+/// without judging what follows (a live writer may be writing it): verify judges
+/// it as a writable open would, twice (a batch in flight is never judged damaged
+/// by two reads), and reports damage followed by valid records.
+fn verify_tail(
+    log: &Log,
+    segment: &Segment,
+    store_id: [u8; 16],
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let judge = || {
+        Segment::judge_tail_read_only(&**log.fs(), segment.path(), segment.first_seq(), store_id)
+    };
+    if let (Some(first), Some(again)) = (judge()?, judge()?)
+        && first == again
+    {
+        let reason = format!("{}; a writable open refuses the store", first.1);
+        report
+            .problems
+            .push(Problem::at(segment.path(), first.0, reason));
+    }
+    Ok(())
 }
 
 /// Compares a sealed segment's index file with a rebuild from its records.

@@ -1,7 +1,8 @@
 //! `firstlog verify` exits 1 on damage and names the file and byte offset: a
 //! flipped byte in a sealed segment, and one in the middle of the active
-//! segment (which opening refuses). A damaged index file is rebuilt on open and
-//! reported, and verify then passes. A clean store exits 0.
+//! segment (which a writable open refuses). A damaged index file is rebuilt in
+//! memory and reported, and verify then passes. Verify writes nothing. A clean
+//! store exits 0.
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use firstlog::{Durability, NewEvent, Options, Store};
 
 /// Bytes of the segment file header and of a record header (FORMAT.md).
 const SEGMENT_HEADER_BYTES: u64 = 64;
-const RECORD_HEADER_BYTES: u64 = 64;
+const RECORD_HEADER_BYTES: u64 = 72;
 
 fn fill(dir: &Path, segment_bytes: u64, n: u64) {
     let store = Store::open_with(
@@ -82,9 +83,10 @@ fn damage_inside_the_active_segment_fails_with_file_and_offset() {
     let out = fails(&dir, &["verify"]);
     assert!(out.contains(&active.display().to_string()), "{out}");
     assert!(
-        out.contains(&format!("byte offset {SEGMENT_HEADER_BYTES}")),
+        out.contains(&format!("at byte {SEGMENT_HEADER_BYTES}")),
         "{out}"
     );
+    assert!(out.contains("a writable open refuses the store"), "{out}");
 }
 
 #[test]
@@ -103,4 +105,31 @@ fn damaged_index_file_is_rebuilt_and_reported() {
     // And the data is all there.
     let all = crate::support::ndjson(&ok(&dir, &["query", "--source", "1"]));
     assert_eq!(all.len(), 1000);
+}
+
+/// Every file of the store directory, with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn verify_writes_nothing_even_when_opening_would_repair() {
+    let (_tmp, dir) = temp();
+    fill(&dir, 64 << 10, 1000);
+    let index = dir.join("00000000000000000001.idx");
+    std::fs::remove_file(&index).unwrap();
+    let before = snapshot(&dir);
+    let out = ok(&dir, &["verify"]);
+    assert!(out.contains("next writable open rewrites it"), "{out}");
+    assert_eq!(snapshot(&dir), before, "verify changed the store");
+    assert!(!index.exists());
 }

@@ -60,12 +60,14 @@ pub fn stats(dir: &Path, format: Format) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `verify`: exit status 1 when anything is damaged.
+/// `verify`: exit status 1 when anything is damaged. It writes nothing (a
+/// read-only open: it works beside `serve`, and on a full disk); what a
+/// writable open would repair is reported.
 pub fn verify(dir: &Path) -> CmdResult {
-    let store = common::open_existing(dir)?;
+    let store = common::open_reader(dir)?;
     let report = store.verify();
     let repairs = store.open_report().clone();
-    store.close()?;
+    drop(store);
     let report = match report {
         Ok(report) => report,
         Err(e @ Error::Corrupt { .. }) => {
@@ -77,7 +79,8 @@ pub fn verify(dir: &Path) -> CmdResult {
         if let Some(cut) = &repairs.tail_repair {
             writeln!(
                 out,
-                "note: opening cut a torn tail of {} bytes from {} at byte {} ({})",
+                "note: a torn tail of {} bytes in {} from byte {} ({}): not acknowledged \
+                 data; the next writable open cuts it",
                 cut.dropped_bytes,
                 cut.file.display(),
                 cut.offset,
@@ -85,7 +88,12 @@ pub fn verify(dir: &Path) -> CmdResult {
             )?;
         }
         for (file, why) in &repairs.rebuilt_indexes {
-            writeln!(out, "note: opening rebuilt {} ({why})", file.display())?;
+            writeln!(
+                out,
+                "note: {} is damaged ({why}): rebuilt in memory to check; the next writable \
+                 open rewrites it",
+                file.display()
+            )?;
         }
         writeln!(
             out,
