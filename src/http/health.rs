@@ -1,8 +1,8 @@
 //! Health checks, public: `GET /healthz` (the process is alive and answering:
 //! always 200 `{"status": "ok"}`) and `GET /readyz` (the collector takes
 //! events now: 200 `{"status": "ready"}`, else 503 `not_ready` with the reason:
-//! shutting down, or the store refusing writes after a failed write or fsync,
-//! closed, read-only).
+//! `shutting_down`, or the store refusing writes: `poisoned` after a failed
+//! write or fsync (a full disk), `closed`, `read_only`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -44,5 +44,11 @@ fn not_ready_reason(state: &AppState) -> Option<(&'static str, String)> {
         return Some(("shutting_down", "the server is shutting down".to_owned()));
     }
     let e = state.store.check_writable().err()?;
-    Some((e.code(), format!("the store refuses writes: {e}")))
+    let reason = match e {
+        crate::Error::Poisoned { .. } => "poisoned",
+        crate::Error::Closed => "closed",
+        crate::Error::ReadOnly => "read_only",
+        _ => e.code(),
+    };
+    Some((reason, format!("the store refuses writes: {e}")))
 }

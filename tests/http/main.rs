@@ -7,4 +7,5 @@ mod server_clients;
 mod server_cors;
 mod server_errors;
 mod server_firstparty;
+mod server_limits;
 mod server_segment;

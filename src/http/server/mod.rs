@@ -36,7 +36,7 @@ pub use tls::tls_config_from_pem;
 const OVERFLOW_CONNECTIONS: usize = 32;
 /// The clocks of an overflow connection: it gets one quick request.
 const OVERFLOW_TIMEOUT: Duration = Duration::from_secs(2);
-/// Request heads larger than this get 431 (hyper's read buffer).
+/// Request heads (request line and headers) larger than this get 431.
 const HEAD_BYTES_MAX: usize = 64 << 10;
 /// After an accept error (out of descriptors), wait this long before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -188,7 +188,7 @@ async fn http1<S>(
         .timer(TokioTimer::new())
         // TimedIo keeps the header and idle clocks.
         .header_read_timeout(None)
-        .max_buf_size(HEAD_BYTES_MAX)
+        .max_header_size(HEAD_BYTES_MAX)
         .keep_alive(admission == Admission::Full);
     let _ = watcher.watch(builder.serve_connection(io, service)).await;
 }
