@@ -14,9 +14,10 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::client::Client;
-use super::collect::{stored, with_body};
+use super::collect::{single_event, stored, with_body};
 use super::cors::check_origin;
 use super::error::{ApiError, batch_response};
+use super::ingest::Prepared;
 use crate::Store;
 
 /// `POST /events/track`.
@@ -26,9 +27,9 @@ pub(crate) async fn track(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let receipt = with_body(&state, &headers, body, move |store, bytes| {
-        check_origins(store, bytes, client.origin.as_deref(), false)?;
-        Ok(store.collect_json(bytes)?)
+    let receipt = single_event(&state, &headers, body, move |store, bytes| {
+        check_origins(store, &bytes, client.origin.as_deref(), false)?;
+        Ok(Prepared::Json(bytes))
     })
     .await?;
     Ok(stored(&receipt))

@@ -28,6 +28,7 @@ mod cors;
 mod error;
 mod firstparty;
 mod health;
+mod ingest;
 mod reads;
 mod segment;
 mod server;
@@ -69,6 +70,8 @@ pub(crate) struct AppState {
     pub(crate) reads: Arc<tokio::sync::Semaphore>,
     /// How long a streamed page waits for a client that does not read.
     pub(crate) write_timeout: Duration,
+    /// Single-event requests, collected in groups.
+    pub(crate) ingest: Arc<ingest::Ingest>,
     pub(crate) shutting_down: AtomicBool,
 }
 
@@ -82,6 +85,7 @@ pub fn router(store: Store, config: HttpConfig) -> Router {
 fn state(store: Store, config: &HttpConfig) -> AppState {
     AppState {
         limits: store.limits(),
+        ingest: ingest::Ingest::new(store.clone()),
         store,
         read_token: config.read_token.clone(),
         request_timeout: config.request_timeout,

@@ -18,9 +18,10 @@ use axum::response::Response;
 use super::AppState;
 use super::body::basic_write_key;
 use super::client::Client;
-use super::collect::{refused, stored, with_body};
+use super::collect::{refused, single_event, stored, with_body};
 use super::cors::check_origin;
 use super::error::{ApiError, batch_response};
+use super::ingest::Prepared;
 use crate::time::now_ms;
 use crate::{Map, NewEvent, Receipt, Store, Value};
 pub(crate) use settings::settings;
@@ -90,13 +91,13 @@ pub(crate) async fn single(
     call: Call,
 ) -> Result<Response, ApiError> {
     let basic = basic_write_key(&headers)?;
-    let receipt = with_body(&state, &headers, body, move |store, bytes| {
-        let msg = parse_object(bytes)?;
+    let receipt = single_event(&state, &headers, body, move |store, bytes| {
+        let msg = parse_object(&bytes)?;
         let origin = client.origin.as_deref();
         let key = authenticate(store, basic, &msg, origin)?.ok_or_else(missing_key)?;
         let envelope = envelope_of(&client);
         let event = to_event(call, &msg, &key, &envelope, "")?;
-        store.collect(event).map_err(|e| refused(store, bytes, e))
+        Ok(Prepared::Event(event, bytes))
     })
     .await?;
     Ok(stored(&receipt))
