@@ -59,9 +59,39 @@ fn config(args: &ServeArgs) -> Result<HttpConfig, Failure> {
     Ok(config)
 }
 
+/// Descriptors the process needs beyond its connections (store files, the
+/// listener, the health-only overflow connections).
+const DESCRIPTORS_SPARE: u64 = 256;
+
+/// Raises the soft limit on open files up to what `max_connections` needs (as
+/// far as the hard limit allows); warns when it stays short.
+fn ensure_descriptors(max_connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let needed = max_connections as u64 + DESCRIPTORS_SPARE;
+    let limit = getrlimit(Resource::Nofile);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    if soft >= needed {
+        return;
+    }
+    let raised = limit.maximum.map_or(needed, |hard| hard.min(needed));
+    let set = Rlimit {
+        current: Some(raised),
+        maximum: limit.maximum,
+    };
+    if raised > soft && setrlimit(Resource::Nofile, set).is_ok() && raised >= needed {
+        return;
+    }
+    eprintln!(
+        "firstlog serve: warning: the open-file limit ({}) is below --max-connections + \
+         {DESCRIPTORS_SPARE} ({needed}); raise it (ulimit -n) or lower --max-connections",
+        raised.max(soft)
+    );
+}
+
 /// `serve`.
 pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
     let config = config(&args)?;
+    ensure_descriptors(args.max_connections);
     let reads_on = read_token(&args)?.is_some();
     let store = Store::open_with(dir, common::write_options(&args.write)?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
