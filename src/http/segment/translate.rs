@@ -335,6 +335,18 @@ mod tests {
     }
 
     #[test]
+    fn sent_at_without_a_timestamp_is_kept() {
+        let sent = Value::from("2024-05-01T11:00:10Z");
+        let env = Envelope {
+            sent_at: Some(&sent),
+            ..Envelope::default()
+        };
+        let p = convert(Call::Track, r#"{"event":"Order Completed"}"#, &env);
+        assert_eq!(p["context"]["sent_at"], "2024-05-01T11:00:10Z");
+        assert_eq!(p["timestamp"], serde_json::Value::Null);
+    }
+
+    #[test]
     fn non_track_calls_keep_their_fields() {
         let env = Envelope::default();
         let p = convert(
