@@ -1,5 +1,9 @@
-//! Request bodies: content type (415), size limit (413), gzip (decompressed with
-//! a cap), and write keys sent as HTTP Basic usernames.
+//! Request bodies: size limit (413), gzip (decompressed with a cap; another
+//! `Content-Encoding` is 415), and write keys sent as HTTP Basic usernames.
+//! The `Content-Type` is not looked at: a body is parsed as JSON whatever it
+//! declares, since real clients send `text/plain` (browsers, to avoid a
+//! preflight), `application/x-www-form-urlencoded` (rudder-sdk-node's gzip
+//! bodies) or nothing.
 
 use std::io::Read;
 use std::pin::Pin;
@@ -22,13 +26,12 @@ pub(crate) struct RawBody {
     gzip: bool,
 }
 
-/// Checks the headers and reads at most `limit` bytes of body.
+/// Checks the encoding and reads at most `limit` bytes of body.
 pub(crate) async fn read(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
 ) -> Result<RawBody, ApiError> {
-    check_content_type(headers)?;
     let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str()) {
         None => false,
         Some(Ok(enc)) if enc.trim().eq_ignore_ascii_case("gzip") => true,
@@ -86,33 +89,6 @@ pub(crate) async fn read(
         bytes: Bytes::from(buf),
         gzip,
     })
-}
-
-/// JSON bodies only (`text/plain` too: browsers send it to avoid a preflight).
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let value = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime == "application/json" || mime == "text/plain" || mime.ends_with("+json") {
-        return Ok(());
-    }
-    let found = if value.is_empty() {
-        "none".to_owned()
-    } else {
-        format!("{value:?}")
-    };
-    Err(ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-        format!("Content-Type must be application/json (found {found})"),
-    ))
 }
 
 impl RawBody {

@@ -2,13 +2,14 @@
 //! reading a (possibly gzipped) body, and the response of a stored event.
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::body;
 use super::error::{ApiError, receipt_json};
+use super::ingest::Prepared;
 use crate::{Error, Receipt, Store};
 
 /// Runs `f` on the blocking pool (store calls block: they write and may sync).
@@ -47,6 +48,23 @@ pub(crate) async fn with_body<T: Send + 'static>(
         collect(&store, &bytes)
     })
     .await
+}
+
+/// Reads the (possibly gzipped) body of a single-event request and collects
+/// the event `prepare` makes of its decoded bytes in the next group
+/// ([`Ingest`](super::ingest::Ingest)).
+pub(crate) async fn single_event(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    prepare: impl FnOnce(&Store, Bytes) -> Result<Prepared, ApiError> + Send + 'static,
+) -> Result<Receipt, ApiError> {
+    let limit = state.limits.batch_bytes_max;
+    let raw = body::read(headers, body, limit).await?;
+    state
+        .ingest
+        .submit(Box::new(move |store| prepare(store, raw.decode(limit)?)))
+        .await
 }
 
 /// A store error as an API error, keeping the payload in the store's quarantine.

@@ -4,7 +4,9 @@
 //! to statuses by their [`ErrorKind`], exhaustively.
 
 use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -65,14 +67,32 @@ impl ApiError {
         body
     }
 
-    /// The response for a store error.
+    /// The response for a store error. A payload without a write key is 401
+    /// `missing_write_key` (as the Segment endpoints answer), not a 400.
     pub(crate) fn of(e: &Error) -> Self {
+        if e.kind() == ErrorKind::InvalidInput && e.field() == Some("write_key") {
+            return ApiError::missing_write_key(&e.to_string());
+        }
         ApiError {
             status: status_of(e.kind()),
             code: e.code(),
             field: e.field().map(str::to_owned),
             message: e.to_string(),
         }
+    }
+}
+
+impl ApiError {
+    /// 401 `missing_write_key`.
+    pub(crate) fn missing_write_key(detail: &str) -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_write_key",
+            format!(
+                "no usable write key ({detail}): send write_key in the payload, or for the \
+                 Segment endpoints the HTTP Basic username (empty password) or writeKey"
+            ),
+        )
     }
 }
 
@@ -110,6 +130,88 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         ApiError::of(&e)
     }
+}
+
+/// The error code of a status that the HTTP stack (axum's routing and
+/// extractors, hyper's parser) produced on its own.
+fn code_of_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        408 => "timeout",
+        411 => "length_required",
+        413 => "too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        429 => "too_many_requests",
+        431 => "headers_too_large",
+        501 => "not_implemented",
+        503 => "unavailable",
+        505 => "http_version_not_supported",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The JSON error of a status the HTTP stack produced, with its text (if any)
+/// as the message.
+pub(crate) fn stack_error(status: StatusCode, text: &str) -> ApiError {
+    let text = text.trim();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text.to_owned()
+    };
+    ApiError::new(status, code_of_status(status), message)
+}
+
+/// Gives every error response the documented JSON body: those made outside the
+/// handlers (axum's 405, an extractor's rejection) come with plain text. Other
+/// headers (`Allow`, CORS) are kept.
+pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(response.headers()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut json = stack_error(status, &text).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().insert(name, value.clone());
+        }
+    }
+    json
+}
+
+/// A whole HTTP/1.1 response, bytes ready to write, with the JSON error of
+/// `status` and `Connection: close`: what the server sends in place of the
+/// empty-bodied answers hyper writes for requests it cannot parse (400, 431).
+pub(crate) fn raw_error_response(status: StatusCode) -> Vec<u8> {
+    let body = stack_error(status, "").to_json().to_string();
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        body.len()
+    )
+    .into_bytes()
 }
 
 /// The JSON of a stored (or deduplicated, or dropped) event.

@@ -21,59 +21,39 @@
 //! handlers run them on tokio's blocking pool: use a multi-threaded runtime.
 
 mod body;
+mod client;
 mod collect;
+mod config;
+mod cors;
 mod error;
 mod firstparty;
+mod health;
+mod ingest;
 mod reads;
 mod segment;
+mod server;
+mod tracker;
 
-use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::{Limits, Store};
+use client::Client;
+pub use config::HttpConfig;
 use error::ApiError;
 use segment::Call;
-
-/// How the collector behaves. Start from `HttpConfig::default()`.
-#[derive(Clone, Debug)]
-pub struct HttpConfig {
-    read_token: Option<String>,
-    request_timeout: Duration,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            read_token: None,
-            request_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-impl HttpConfig {
-    /// The token that read endpoints require as `Authorization: Bearer TOKEN`.
-    /// Without one (the default) the read endpoints are off (404).
-    pub fn read_token(mut self, token: impl Into<String>) -> Self {
-        self.read_token = Some(token.into());
-        self
-    }
-
-    /// The longest a request may take, reading its body included (default 30 s);
-    /// after it the client gets 503 `timeout`.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-}
+pub use server::serve;
+#[cfg(feature = "tls")]
+pub use server::tls_config_from_pem;
+pub use tracker::snippet;
 
 /// What every handler shares.
 pub(crate) struct AppState {
@@ -82,55 +62,99 @@ pub(crate) struct AppState {
     /// `None`: read endpoints are off.
     pub(crate) read_token: Option<String>,
     pub(crate) request_timeout: Duration,
+    pub(crate) read_cors_origin: Option<String>,
+    pub(crate) trust_proxy: bool,
+    pub(crate) store_client_ip: bool,
+    pub(crate) path_prefix: String,
+    /// One permit per read allowed to run at once.
+    pub(crate) reads: Arc<tokio::sync::Semaphore>,
+    /// How long a streamed page waits for a client that does not read.
+    pub(crate) write_timeout: Duration,
+    /// Single-event requests, collected in groups.
+    pub(crate) ingest: Arc<ingest::Ingest>,
     pub(crate) shutting_down: AtomicBool,
 }
 
 /// The collector's routes for `store`, to serve or to mount (`nest`) in another
-/// axum app. Paths are those of the README ("HTTP endpoints").
+/// axum app. Paths are those of the README ("HTTP endpoints"), under
+/// `HttpConfig::path_prefix` when one is set.
 pub fn router(store: Store, config: HttpConfig) -> Router {
-    routes(Arc::new(state(store, config)))
+    routes(Arc::new(state(store, &config)))
 }
 
-fn state(store: Store, config: HttpConfig) -> AppState {
+fn state(store: Store, config: &HttpConfig) -> AppState {
     AppState {
         limits: store.limits(),
+        ingest: ingest::Ingest::new(store.clone()),
         store,
-        read_token: config.read_token,
+        read_token: config.read_token.clone(),
         request_timeout: config.request_timeout,
+        read_cors_origin: config.read_cors_origin.clone(),
+        trust_proxy: config.trust_proxy,
+        store_client_ip: config.store_client_ip,
+        path_prefix: config.path_prefix.clone(),
+        reads: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_reads)),
+        write_timeout: config.limits.write_timeout,
         shutting_down: AtomicBool::new(false),
     }
 }
 
+fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint (see the README)",
+    )
+}
+
 fn routes(state: Arc<AppState>) -> Router {
     let segment = |call: Call| {
-        post(move |State(s): State<Arc<AppState>>, headers, body| {
-            segment::single(s, headers, body, call)
-        })
+        post(
+            move |State(s): State<Arc<AppState>>, client: Client, headers, body| {
+                segment::single(s, client, headers, body, call)
+            },
+        )
     };
-    Router::new()
+    let script = |minified: bool| {
+        get(move |headers: HeaderMap| async move { tracker::serve_script(minified, &headers) })
+    };
+    let mut app = Router::new()
         .route("/events/track", post(firstparty::track))
         .route("/events/track/bulk", post(firstparty::bulk))
-        .route("/v1/track", segment(Call::Track))
-        .route("/v1/page", segment(Call::Page))
-        .route("/v1/screen", segment(Call::Screen))
-        .route("/v1/identify", segment(Call::Identify))
-        .route("/v1/group", segment(Call::Group))
-        .route("/v1/alias", segment(Call::Alias))
         .route("/v1/batch", post(segment::batch))
         .route("/v1/import", post(segment::batch))
+        .route("/v1/b", post(segment::batch))
+        .route("/v1/projects/{write_key}/settings", get(segment::settings))
+        .route("/js/firstparty.js", get(script(false)))
+        .route("/js/firstparty.min.js", get(script(true)))
         .route("/v1/sources/{id}/events", get(reads::events))
         .route("/v1/sources/{id}/counts", get(reads::counts))
         .route("/v1/stats", get(reads::stats))
-        .route("/healthz", get(reads::healthz))
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such endpoint (see the README)",
-            )
-        })
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    for (long, short, call) in [
+        ("/v1/track", "/v1/t", Call::Track),
+        ("/v1/page", "/v1/p", Call::Page),
+        ("/v1/screen", "/v1/s", Call::Screen),
+        ("/v1/identify", "/v1/i", Call::Identify),
+        ("/v1/group", "/v1/g", Call::Group),
+        ("/v1/alias", "/v1/a", Call::Alias),
+    ] {
+        app = app.route(long, segment(call)).route(short, segment(call));
+    }
+    let app = app
+        .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), with_timeout))
-        .with_state(state)
+        .layer(middleware::from_fn(error::json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
+        .with_state(state.clone());
+    if state.path_prefix.is_empty() {
+        return app;
+    }
+    Router::new()
+        .nest(&state.path_prefix, app)
+        .fallback(|| async { not_found() })
+        .layer(middleware::from_fn(error::json_errors))
 }
 
 /// Bounds each request (reading its body included).
@@ -152,46 +176,4 @@ async fn with_timeout(
         )
         .into_response(),
     }
-}
-
-/// Serves the collector on `listener` until `shutdown` resolves; then `/healthz`
-/// answers 503, no new connection is accepted, and requests in flight get up to
-/// `grace` to finish. The store is left open (sync and close it after).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    store: Store,
-    config: HttpConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let state = Arc::new(state(store, config));
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, routes(state.clone())).with_graceful_shutdown(async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-    });
-    let mut server = tokio::spawn(std::future::IntoFuture::into_future(server));
-    tokio::select! {
-        ended = &mut server => return flatten(ended),
-        () = shutdown => {}
-    }
-    state.shutting_down.store(true, Ordering::Relaxed);
-    let _ = stop_tx.send(true);
-    match tokio::time::timeout(grace, &mut server).await {
-        Ok(ended) => flatten(ended),
-        Err(_) => {
-            server.abort();
-            Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("requests still open after {} s", grace.as_secs()),
-            ))
-        }
-    }
-}
-
-fn flatten(ended: Result<std::io::Result<()>, tokio::task::JoinError>) -> std::io::Result<()> {
-    ended.map_err(std::io::Error::other)?
 }

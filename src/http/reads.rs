@@ -1,20 +1,22 @@
 //! Read endpoints, behind the read token: `GET /v1/sources/{id}/events` (NDJSON,
 //! streamed; the last line is the cursor), `/v1/sources/{id}/counts`,
-//! `/v1/stats`. And the public `GET /healthz`.
+//! `/v1/stats`. At most `HttpConfig::max_concurrent_reads` run at once, so
+//! that reads never take the blocking threads writes need; a streamed page
+//! whose client stops reading is abandoned after the write timeout.
 
 use std::io;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use super::AppState;
 use super::collect::blocking;
@@ -193,14 +195,60 @@ fn source_of(store: &Store, id: &str) -> Result<SourceId, ApiError> {
     })
 }
 
-/// A body that yields what a blocking producer sends through a channel.
-struct ChannelBody(mpsc::Receiver<Result<Bytes, io::Error>>);
+/// What the blocking producer of a page sends.
+enum Chunk {
+    Data(Bytes),
+    /// The page's last bytes (the cursor line).
+    Last(Bytes),
+}
+
+/// A body that yields what a blocking producer sends through a channel. If the
+/// producer stops before its last chunk, the body ends in an error, so the
+/// client sees a broken response (the connection is reset), never a short one
+/// that looks complete.
+struct ChannelBody {
+    chunks: mpsc::Receiver<Chunk>,
+    done: bool,
+}
 
 impl futures_core::Stream for ChannelBody {
     type Item = Result<Bytes, io::Error>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx)
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.chunks.poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Chunk::Data(bytes))) => Poll::Ready(Some(Ok(bytes))),
+            Poll::Ready(Some(Chunk::Last(bytes))) => {
+                self.done = true;
+                Poll::Ready(Some(Ok(bytes)))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(Some(Err(io::Error::other("the page was abandoned"))))
+            }
+        }
     }
+}
+
+/// Sends a chunk from the blocking producer, waiting at most `timeout` for the
+/// client to take the previous ones; false when the client is gone or stalled.
+fn send_chunk(tx: &mpsc::Sender<Chunk>, chunk: Chunk, timeout: Duration) -> bool {
+    tokio::runtime::Handle::current()
+        .block_on(tx.send_timeout(chunk, timeout))
+        .is_ok()
+}
+
+/// Waits for one of the read slots (`HttpConfig::max_concurrent_reads`).
+async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+    state.reads.clone().acquire_owned().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )
+    })
 }
 
 /// `GET /v1/sources/{id}/events`.
@@ -220,23 +268,33 @@ pub(crate) async fn events(
     let store = state.store.clone();
     let source = source_of(&store, &id)?;
     let limit = f.limit.unwrap_or(PAGE_DEFAULT);
+    let slot = read_slot(&state).await?;
     let (tx, rx) = mpsc::channel(4);
-    tokio::task::spawn_blocking(move || stream_events(&store, source, &f, limit, &tx));
+    let write_timeout = state.write_timeout;
+    tokio::task::spawn_blocking(move || {
+        stream_events(&store, source, &f, (limit, write_timeout), &tx);
+        drop(slot);
+    });
+    let body = ChannelBody {
+        chunks: rx,
+        done: false,
+    };
     Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],
-        Body::from_stream(ChannelBody(rx)),
+        Body::from_stream(body),
     )
         .into_response())
 }
 
 /// Writes the page as NDJSON chunks; the last line is `{"next_cursor": SEQ}` (or
 /// null when there is nothing more), or `{"error": ...}` if reading failed.
+/// Gives up when the client takes no chunk for `write_timeout`.
 fn stream_events(
     store: &Store,
     source: SourceId,
     f: &Filters,
-    limit: usize,
-    tx: &mpsc::Sender<Result<Bytes, io::Error>>,
+    (limit, write_timeout): (usize, Duration),
+    tx: &mpsc::Sender<Chunk>,
 ) {
     let query = f.apply(store.query(source)).limit(limit + 1);
     let mut buf = Vec::with_capacity(CHUNK_BYTES + 4096);
@@ -261,7 +319,7 @@ fn stream_events(
                 &mut buf,
                 Vec::with_capacity(CHUNK_BYTES + 4096),
             ));
-            if tx.blocking_send(Ok(chunk)).is_err() {
+            if !send_chunk(tx, Chunk::Data(chunk), write_timeout) {
                 gone = true;
                 return ControlFlow::Break(());
             }
@@ -277,7 +335,7 @@ fn stream_events(
     };
     buf.extend_from_slice(tail.to_string().as_bytes());
     buf.push(b'\n');
-    let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+    send_chunk(tx, Chunk::Last(Bytes::from(buf)), write_timeout);
 }
 
 /// `GET /v1/sources/{id}/counts?by=name|hour|day`.
@@ -296,7 +354,12 @@ pub(crate) async fn counts(
             .unwrap_or("name")
             .parse()
             .map_err(|e: String| ApiError::parameter("by", e))?;
-    let counts = blocking(move || Ok(f.apply(store.query(source)).counts(by)?)).await?;
+    let slot = read_slot(&state).await?;
+    let counts = blocking(move || {
+        let _slot = slot;
+        Ok(f.apply(store.query(source)).counts(by)?)
+    })
+    .await?;
     Ok(Json(counts).into_response())
 }
 
@@ -307,21 +370,13 @@ pub(crate) async fn stats(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let store = state.store.clone();
-    let stats = blocking(move || Ok(store.stats())).await?;
+    let slot = read_slot(&state).await?;
+    let stats = blocking(move || {
+        let _slot = slot;
+        Ok(store.stats())
+    })
+    .await?;
     Ok(Json(stats).into_response())
-}
-
-/// `GET /healthz`: public, says only whether the server takes events.
-pub(crate) async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    if state.shutting_down.load(Ordering::Relaxed) {
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
-            "the server is shutting down",
-        )
-        .into_response();
-    }
-    Json(serde_json::json!({"status": "ok"})).into_response()
 }
 
 #[cfg(test)]

@@ -101,3 +101,55 @@ fn unknown_ids_and_missing_stores_fail_clearly() {
     let out = crate::support::cli::run(&dir, &["source", "rotate-key", "one"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn set_origins_and_the_tracker_snippet() {
+    let (_tmp, dir) = crate::support::store::temp();
+    let sources = crate::support::cli::store_with_sources(&dir, &["Web"]);
+    let out = crate::support::cli::ok(
+        &dir,
+        &[
+            "source",
+            "set-origins",
+            "1",
+            "https://www.example.com",
+            "http://localhost:3000",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["allowed_origins"],
+        serde_json::json!(["https://www.example.com", "http://localhost:3000"])
+    );
+    let bad = crate::support::cli::fails(&dir, &["source", "set-origins", "1", "www.example.com"]);
+    assert!(bad.contains("origin"), "{bad}");
+    let out = crate::support::cli::ok(&dir, &["source", "set-origins", "1"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["allowed_origins"],
+        serde_json::json!([])
+    );
+
+    let snippet = crate::support::cli::ok(
+        &dir,
+        &[
+            "source",
+            "snippet",
+            "1",
+            "--host",
+            "https://collect.example.com",
+            "--path-prefix",
+            "/fp",
+        ],
+    );
+    assert!(
+        snippet.contains(r#"s.src="https://collect.example.com/fp/js/firstparty.min.js""#),
+        "{snippet}"
+    );
+    assert!(
+        snippet.contains(&format!(
+            r#"fp.load("{}","https://collect.example.com",{{prefix:"/fp"}})"#,
+            sources[0].1
+        )),
+        "{snippet}"
+    );
+}

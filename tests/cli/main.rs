@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod browser_clients;
 mod cli_collect_bad_input;
 mod cli_demo;
 mod cli_lifecycle;

@@ -3,6 +3,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod server_clients;
+mod server_cors;
 mod server_errors;
 mod server_firstparty;
+mod server_group_commit;
+mod server_limits;
 mod server_segment;

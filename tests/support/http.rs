@@ -14,6 +14,8 @@ use super::ndjson;
 pub struct Collector {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The listening address.
+    pub addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -21,6 +23,11 @@ pub struct Collector {
 impl Collector {
     /// Serves `store` with `config`.
     pub fn start(store: Store, config: HttpConfig) -> Collector {
+        Collector::start_with_scheme(store, config, "http")
+    }
+
+    /// Serves `store` with `config`, whose TLS makes the base `https://localhost:PORT`.
+    pub fn start_with_scheme(store: Store, config: HttpConfig, scheme: &str) -> Collector {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -40,8 +47,14 @@ impl Collector {
         let addr = addr_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the collector did not start");
+        let host = if scheme == "https" {
+            format!("localhost:{}", addr.port())
+        } else {
+            addr.to_string()
+        };
         Collector {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{host}"),
+            addr,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -132,6 +145,16 @@ pub fn post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
     reply(req.send(body))
 }
 
+/// Any request: `method`, headers, body (may be empty).
+pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let request = builder.body(body.to_vec()).expect("request");
+    reply(agent().run(request))
+}
+
 /// POSTs a JSON body; `None` when the connection fails (refused, reset).
 pub fn try_post_json(url: &str, body: &str) -> Option<Reply> {
     let mut resp = agent()
@@ -191,6 +214,27 @@ pub fn read_all(base: &str, token: &str, source: u32, page: usize) -> Vec<serde_
             None => return events,
         }
     }
+}
+
+/// Sends raw bytes on a new connection and returns everything the server
+/// writes until it closes the connection (or `wait` passes).
+pub fn raw(addr: std::net::SocketAddr, request: &[u8], wait: Duration) -> String {
+    use std::io::Read;
+    let mut tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(wait)).expect("timeout");
+    tcp.write_all(request).expect("send");
+    let mut out = Vec::new();
+    let _ = tcp.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The JSON body of a raw HTTP/1.1 response (`Content-Length` framed).
+pub fn raw_json(response: &str) -> serde_json::Value {
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_else(|| panic!("no body in {response:?}"));
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {response:?}"))
 }
 
 /// gzip of `data`.

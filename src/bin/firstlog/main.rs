@@ -175,6 +175,24 @@ enum SourceCommand {
         /// The source id.
         id: u32,
     },
+    /// Sets the web origins whose pages may send to a source (none: any origin).
+    SetOrigins {
+        /// The source id.
+        id: u32,
+        /// Origins as browsers send them: `https://www.example.com` (scheme, host, port).
+        origins: Vec<String>,
+    },
+    /// Prints the HTML snippet that loads the firstparty.js tracker for a source.
+    Snippet {
+        /// The source id.
+        id: u32,
+        /// The collector's public origin, as the site's visitors reach it.
+        #[arg(long, default_value = "http://127.0.0.1:8080", value_name = "URL")]
+        host: String,
+        /// The collector's `serve --path-prefix`, if any.
+        #[arg(long, default_value = "", value_name = "PREFIX")]
+        path_prefix: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -318,6 +336,40 @@ struct ServeArgs {
     /// Seconds to wait for in-flight requests after SIGINT/SIGTERM.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     shutdown_timeout_secs: u64,
+    /// Seconds a client may take to send a request's headers (from its first byte).
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    header_read_timeout_secs: u64,
+    /// Seconds a connection may wait for its next request before it is closed.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    idle_timeout_secs: u64,
+    /// Seconds a response may wait for a client that does not read it.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    write_timeout_secs: u64,
+    /// Connections served at once; past it only /healthz and /readyz answer (503 otherwise).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
+    /// Read requests (events, counts, stats) running at once; more wait.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    max_concurrent_reads: usize,
+    /// The one web origin whose pages may call the read endpoints (CORS).
+    #[arg(long, value_name = "ORIGIN")]
+    read_cors_origin: Option<String>,
+    /// Behind a reverse proxy: client IP from X-Forwarded-For, scheme and host
+    /// from X-Forwarded-Proto and X-Forwarded-Host.
+    #[arg(long)]
+    trust_proxy: bool,
+    /// Do not store the client's IP in context.ip (privacy).
+    #[arg(long)]
+    no_client_ip: bool,
+    /// A path in front of every route (`/fp`), since ad blockers match /track and /events.
+    #[arg(long, default_value = "", value_name = "PREFIX")]
+    path_prefix: String,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Export the events as Parquet into this directory while serving (as `export`).
     #[arg(long, value_name = "DIR")]
     export_dir: Option<PathBuf>,

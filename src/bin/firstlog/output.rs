@@ -121,6 +121,7 @@ pub fn source_json(source: &Source) -> serde_json::Value {
         "write_key": source.write_key(),
         "enabled": source.is_enabled(),
         "created_at": format_rfc3339(source.created_ms()),
+        "allowed_origins": source.allowed_origins(),
     })
 }
 

@@ -32,17 +32,67 @@ fn read_token(args: &ServeArgs) -> Result<Option<String>, Failure> {
 }
 
 fn config(args: &ServeArgs) -> Result<HttpConfig, Failure> {
+    let secs = |n: u64| Duration::from_secs(n.max(1));
     let mut config = HttpConfig::default()
-        .request_timeout(Duration::from_secs(args.request_timeout_secs.max(1)));
+        .request_timeout(secs(args.request_timeout_secs))
+        .header_read_timeout(secs(args.header_read_timeout_secs))
+        .idle_timeout(secs(args.idle_timeout_secs))
+        .write_timeout(secs(args.write_timeout_secs))
+        .max_connections(args.max_connections)
+        .max_concurrent_reads(args.max_concurrent_reads)
+        .trust_proxy(args.trust_proxy)
+        .store_client_ip(!args.no_client_ip)
+        .path_prefix(args.path_prefix.as_str());
     if let Some(token) = read_token(args)? {
         config = config.read_token(token);
     }
+    if let Some(origin) = &args.read_cors_origin {
+        config = config.read_cors_origin(origin.trim_end_matches('/'));
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))
+        };
+        let tls = http::tls_config_from_pem(&read(cert)?, &read(key)?)
+            .map_err(|e| Failure(format!("--tls-cert/--tls-key: {e}")))?;
+        config = config.tls(tls);
+    }
     Ok(config)
+}
+
+/// Descriptors the process needs beyond its connections (store files, the
+/// listener, the health-only overflow connections).
+const DESCRIPTORS_SPARE: u64 = 256;
+
+/// Raises the soft limit on open files up to what `max_connections` needs (as
+/// far as the hard limit allows); warns when it stays short.
+fn ensure_descriptors(max_connections: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let needed = max_connections as u64 + DESCRIPTORS_SPARE;
+    let limit = getrlimit(Resource::Nofile);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    if soft >= needed {
+        return;
+    }
+    let raised = limit.maximum.map_or(needed, |hard| hard.min(needed));
+    let set = Rlimit {
+        current: Some(raised),
+        maximum: limit.maximum,
+    };
+    if raised > soft && setrlimit(Resource::Nofile, set).is_ok() && raised >= needed {
+        return;
+    }
+    eprintln!(
+        "firstlog serve: warning: the open-file limit ({}) is below --max-connections + \
+         {DESCRIPTORS_SPARE} ({needed}); raise it (ulimit -n) or lower --max-connections",
+        raised.max(soft)
+    );
 }
 
 /// `serve`.
 pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
     let config = config(&args)?;
+    ensure_descriptors(args.max_connections);
     let reads_on = read_token(&args)?.is_some();
     let store = Store::open_with(dir, common::write_options(&args.write)?)?;
     let exporting =
@@ -56,7 +106,7 @@ pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
             .map_err(|e| Failure(format!("cannot listen on {}: {e}", args.addr)))?;
-        announce(&listener, dir, reads_on)?;
+        announce(&listener, dir, reads_on, &args)?;
         match http::serve(listener, store.clone(), config, shutdown_signal(), grace).await {
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 eprintln!("firstlog serve: {e}; closing anyway");
@@ -81,12 +131,33 @@ pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the address (first line of stdout) and what is on.
-fn announce(listener: &tokio::net::TcpListener, dir: &Path, reads_on: bool) -> Result<(), Failure> {
+/// Prints the address (first line of stdout), the tracker's URL and what is on.
+fn announce(
+    listener: &tokio::net::TcpListener,
+    dir: &Path,
+    reads_on: bool,
+    args: &ServeArgs,
+) -> Result<(), Failure> {
     let local = listener.local_addr()?;
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{local}");
+    let prefix = args.path_prefix.trim_end_matches('/');
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{local}")?;
+    writeln!(stdout, "listening on {base}")?;
     stdout.flush()?;
+    eprintln!(
+        "firstlog serve: tracker {base}{prefix}/js/firstparty.min.js (the snippet for a site: \
+         firstlog source snippet ID --host {base}{})",
+        if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" --path-prefix {prefix}")
+        }
+    );
     eprintln!(
         "firstlog serve: store {}; read endpoints {}; stop with Ctrl-C or SIGTERM",
         dir.display(),

@@ -1,4 +1,4 @@
-//! `init` and `source create|list|rotate-key|disable|enable`.
+//! `init` and `source create|list|rotate-key|disable|enable|set-origins|snippet`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -79,6 +79,24 @@ pub fn run(dir: &Path, command: SourceCommand) -> CmdResult {
             };
             store.close()?;
             print_json(&source_json(&source))?;
+        }
+        SourceCommand::SetOrigins { id, origins } => {
+            let store = common::open_existing(dir)?;
+            let id = common::source_id(&store, id)?;
+            let source = store.set_allowed_origins(id, origins)?;
+            store.close()?;
+            print_json(&source_json(&source))?;
+        }
+        SourceCommand::Snippet {
+            id,
+            host,
+            path_prefix,
+        } => {
+            let store = common::open_reader(dir)?;
+            let id = common::source_id(&store, id)?;
+            let key = store.source(id).map(|s| s.write_key().to_owned());
+            let snippet = firstlog::http::snippet(&key.unwrap_or_default(), &host, &path_prefix);
+            with_stdout(|out| write!(out, "{snippet}"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

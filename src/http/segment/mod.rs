@@ -1,8 +1,11 @@
 //! Segment's write endpoints: `POST /v1/{track,page,screen,identify,group,alias}`
-//! and `/v1/batch` (alias `/v1/import`). The write key is the HTTP Basic username
-//! or `writeKey` in the body; messages are translated into events
-//! ([`translate`]) and collected as a batch.
+//! (and analytics-next's short paths `/v1/{t,p,s,i,g,a}`), `/v1/batch` (aliases
+//! `/v1/import`, `/v1/b`), and the settings analytics-next fetches first
+//! ([`settings`]). The write key is the HTTP Basic username or `writeKey` in the
+//! body; messages are translated into events ([`translate`]) and collected as a
+//! batch.
 
+mod settings;
 mod translate;
 
 use std::sync::Arc;
@@ -14,10 +17,14 @@ use axum::response::Response;
 
 use super::AppState;
 use super::body::basic_write_key;
-use super::collect::{refused, stored, with_body};
+use super::client::Client;
+use super::collect::{refused, single_event, stored, with_body};
+use super::cors::check_origin;
 use super::error::{ApiError, batch_response};
+use super::ingest::Prepared;
 use crate::time::now_ms;
 use crate::{Map, NewEvent, Receipt, Store, Value};
+pub(crate) use settings::settings;
 pub(crate) use translate::Call;
 use translate::{Envelope, to_event};
 
@@ -35,11 +42,13 @@ fn parse_object(bytes: &[u8]) -> Result<Map, ApiError> {
 }
 
 /// The write key of a Segment request: the Basic username, else `writeKey` in
-/// the body. An unknown key is refused before anything else (401).
+/// the body. An unknown key is refused before anything else (401), then a page
+/// origin its source does not allow (403).
 fn authenticate(
     store: &Store,
     basic: Option<String>,
     body: &Map,
+    origin: Option<&str>,
 ) -> Result<Option<String>, ApiError> {
     let key = match basic {
         Some(key) => Some(key),
@@ -53,44 +62,55 @@ fn authenticate(
     {
         return Err(ApiError::of(&crate::Error::UnknownWriteKey));
     }
+    if let Some(k) = &key {
+        check_origin(store, k, origin)?;
+    }
     Ok(key)
 }
 
 fn missing_key() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "missing_write_key",
-        "no write key: send it as the HTTP Basic username (empty password) or as writeKey in the body",
-    )
+    ApiError::missing_write_key("none in the Authorization header or the body")
+}
+
+/// The envelope of a request: when it arrived, and who sent it.
+fn envelope_of(client: &Client) -> Envelope<'_> {
+    Envelope {
+        received_ms: now_ms(),
+        user_agent: client.user_agent.as_deref(),
+        ip: client.ip.as_deref(),
+        ..Envelope::default()
+    }
 }
 
 /// `POST /v1/track|page|screen|identify|group|alias`.
 pub(crate) async fn single(
     state: Arc<AppState>,
+    client: Client,
     headers: HeaderMap,
     body: Body,
     call: Call,
 ) -> Result<Response, ApiError> {
     let basic = basic_write_key(&headers)?;
-    let receipt = with_body(&state, &headers, body, move |store, bytes| {
-        let msg = parse_object(bytes)?;
-        let key = authenticate(store, basic, &msg)?.ok_or_else(missing_key)?;
-        let envelope = Envelope {
-            context: None,
-            sent_at: None,
-            received_ms: now_ms(),
-        };
+    let receipt = single_event(&state, &headers, body, move |store, bytes| {
+        let msg = parse_object(&bytes)?;
+        let origin = client.origin.as_deref();
+        let key = authenticate(store, basic, &msg, origin)?.ok_or_else(missing_key)?;
+        let envelope = envelope_of(&client);
         let event = to_event(call, &msg, &key, &envelope, "")?;
-        store.collect(event).map_err(|e| refused(store, bytes, e))
+        Ok(Prepared::Event(event, bytes))
     })
     .await?;
     Ok(stored(&receipt))
 }
 
-/// `POST /v1/batch` (and `/v1/import`): `{"batch": [...], "context", "sentAt",
-/// "writeKey"}`; one outcome per message.
+/// The top-level fields of a batch request that are not mapped elsewhere.
+const BATCH_MAPPED: &[&str] = &["batch", "context", "sentAt", "writeKey"];
+
+/// `POST /v1/batch` (and `/v1/import`, `/v1/b`): `{"batch": [...], "context",
+/// "sentAt", "writeKey", ...}`; one outcome per message.
 pub(crate) async fn batch(
     State(state): State<Arc<AppState>>,
+    client: Client,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -98,17 +118,21 @@ pub(crate) async fn batch(
     let limits = state.limits;
     let outcomes = with_body(&state, &headers, body, move |store, bytes| {
         let root = parse_object(bytes)?;
-        let batch_key = authenticate(store, basic, &root)?;
+        let origin = client.origin.as_deref();
+        let batch_key = authenticate(store, basic, &root, origin)?;
         let items = batch_items(&root, batch_key.is_some(), limits.batch_events_max)?;
-        let envelope = Envelope {
-            context: batch_context(&root)?,
-            sent_at: root.get("sentAt"),
-            received_ms: now_ms(),
-        };
+        let mut envelope = envelope_of(&client);
+        envelope.context = batch_context(&root)?;
+        envelope.sent_at = root.get("sentAt");
+        for (k, v) in root.iter().filter(|(k, _)| !BATCH_MAPPED.contains(k)) {
+            envelope.batch_fields.insert(k, v.clone());
+        }
         let events = items
             .iter()
             .enumerate()
-            .map(|(i, item)| convert_item(store, i, item, batch_key.as_deref(), &envelope))
+            .map(|(i, item)| {
+                convert_item(store, i, item, (batch_key.as_deref(), origin), &envelope)
+            })
             .collect();
         Ok(collect_events(store, items, events))
     })
@@ -157,12 +181,13 @@ fn batch_context(root: &Map) -> Result<Option<&Map>, ApiError> {
     }
 }
 
-/// One batch message -> an event.
+/// One batch message -> an event. `(batch_key, origin)`: the request's write
+/// key if any, and the page origin it came from.
 fn convert_item(
     store: &Store,
     i: usize,
     item: &Value,
-    batch_key: Option<&str>,
+    (batch_key, origin): (Option<&str>, Option<&str>),
     envelope: &Envelope<'_>,
 ) -> Result<NewEvent, ApiError> {
     let at = format!("batch[{i}].");
@@ -188,6 +213,7 @@ fn convert_item(
                 if store.source_by_write_key(k).is_none() {
                     return Err(ApiError::of(&crate::Error::UnknownWriteKey));
                 }
+                check_origin(store, k, origin)?;
                 k.clone()
             }
             _ => return Err(missing_key()),

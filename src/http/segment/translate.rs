@@ -12,8 +12,12 @@
 //!   (sentAt - originalTimestamp); the client's values stay in
 //!   `context.original_timestamp` and `context.sent_at`.
 //! - The batch-level `context` is merged into each message (the message's own
-//!   keys win). Anything else the client sent (`integrations`, `channel`, ...)
-//!   goes to the context under its own key: nothing is lost.
+//!   keys win); any other top-level field of a batch request (rudder-sdk-node's
+//!   `timestamp`, ...) goes to `context.batch`. Anything else a message carries
+//!   (`integrations`, `channel`, ...) goes to the context under its own key:
+//!   nothing is lost.
+//! - The request's `User-Agent` and the client's IP fill `context.userAgent`
+//!   and `context.ip` when the message has none.
 
 use crate::http::error::ApiError;
 use crate::time::parse_rfc3339;
@@ -57,12 +61,21 @@ impl Call {
     }
 }
 
-/// What a batch request says for all of its messages.
+/// What a request says for all of its messages.
+#[derive(Default)]
 pub(crate) struct Envelope<'a> {
+    /// A batch's `context`.
     pub(crate) context: Option<&'a Map>,
+    /// A batch's `sentAt`.
     pub(crate) sent_at: Option<&'a Value>,
+    /// A batch's other top-level fields (kept in `context.batch`).
+    pub(crate) batch_fields: Map,
     /// When the server received the request (ms since the epoch).
     pub(crate) received_ms: i64,
+    /// The request's `User-Agent`, for messages without `context.userAgent`.
+    pub(crate) user_agent: Option<&'a str>,
+    /// The client's IP, for messages without `context.ip`.
+    pub(crate) ip: Option<&'a str>,
 }
 
 /// Fields a message may carry that are mapped, not copied to the context.
@@ -244,14 +257,25 @@ fn timestamp_of(
         })
 }
 
-/// The batch context (the message's own keys win), the anonymous id when the
-/// profile is the user id, and every field not mapped elsewhere.
+/// The batch context (the message's own keys win), the batch's other fields,
+/// the anonymous id when the profile is the user id, every field not mapped
+/// elsewhere, and the request's user agent and IP.
 fn fill_context(context: &mut Map, msg: &Map, envelope: &Envelope<'_>, anonymous: Option<&str>) {
     if let Some(batch) = envelope.context {
         for (k, v) in batch.iter() {
             if !context.contains_key(k) {
                 context.insert(k, v.clone());
             }
+        }
+    }
+    if !envelope.batch_fields.is_empty() && !context.contains_key("batch") {
+        context.insert("batch", Value::Object(envelope.batch_fields.clone()));
+    }
+    for (key, value) in [("userAgent", envelope.user_agent), ("ip", envelope.ip)] {
+        if let Some(v) = value
+            && !context.contains_key(key)
+        {
+            context.insert(key, v);
         }
     }
     if let Some(a) = anonymous
@@ -296,9 +320,9 @@ mod tests {
         let sent = Value::from("2024-05-01T11:00:10Z");
         let received = parse_rfc3339("2024-05-01T10:00:10Z").unwrap();
         let env = Envelope {
-            context: None,
             sent_at: Some(&sent),
             received_ms: received,
+            ..Envelope::default()
         };
         let p = convert(
             Call::Track,
@@ -311,12 +335,20 @@ mod tests {
     }
 
     #[test]
-    fn non_track_calls_keep_their_fields() {
+    fn sent_at_without_a_timestamp_is_kept() {
+        let sent = Value::from("2024-05-01T11:00:10Z");
         let env = Envelope {
-            context: None,
-            sent_at: None,
-            received_ms: 0,
+            sent_at: Some(&sent),
+            ..Envelope::default()
         };
+        let p = convert(Call::Track, r#"{"event":"Order Completed"}"#, &env);
+        assert_eq!(p["context"]["sent_at"], "2024-05-01T11:00:10Z");
+        assert_eq!(p["timestamp"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn non_track_calls_keep_their_fields() {
+        let env = Envelope::default();
         let p = convert(
             Call::Group,
             r#"{"userId":"u1","anonymousId":"a1","groupId":"g7","traits":{"plan":"team"},"integrations":{"All":true}}"#,
@@ -338,17 +370,22 @@ mod tests {
     #[test]
     fn batch_context_merges_under_the_message() {
         let batch = obj(r#"{"ip":"1.2.3.4","locale":"de-DE"}"#);
+        let fields = obj(r#"{"timestamp":"2025-03-03T10:00:00Z"}"#);
         let env = Envelope {
             context: Some(&batch),
-            sent_at: None,
-            received_ms: 0,
+            batch_fields: fields,
+            user_agent: Some("curl/8"),
+            ip: Some("192.0.2.1"),
+            ..Envelope::default()
         };
         let p = convert(
             Call::Page,
             r#"{"anonymousId":"a","name":"Home","context":{"locale":"en-US"}}"#,
             &env,
         );
-        assert_eq!(p["context"]["ip"], "1.2.3.4");
+        assert_eq!(p["context"]["ip"], "1.2.3.4", "the client's own ip wins");
+        assert_eq!(p["context"]["userAgent"], "curl/8");
+        assert_eq!(p["context"]["batch"]["timestamp"], "2025-03-03T10:00:00Z");
         assert_eq!(p["context"]["locale"], "en-US");
         assert_eq!(p["properties"]["name"], "Home");
         assert_eq!(p["profile_id"], "a");
@@ -356,11 +393,7 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let env = Envelope {
-            context: None,
-            sent_at: None,
-            received_ms: 0,
-        };
+        let env = Envelope::default();
         let e = to_event(
             Call::Track,
             &obj(r#"{"userId":"u"}"#),
