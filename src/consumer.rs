@@ -1,4 +1,4 @@
-//! Named consumer offsets (FORMAT.md §7): where a consumer of the log (a
+//! Named consumer offsets (FORMAT.md §9): where a consumer of the log (a
 //! `firstlog tail --consumer NAME` shipping events to a broker) resumes. Each
 //! consumer has a directory `consumers/NAME/` in the store directory with its
 //! own lock and a 32-byte offset file replaced atomically, so a consumer
@@ -168,7 +168,7 @@ fn decode(path: &Path, b: &[u8]) -> Result<u64> {
 mod tests {
     use super::*;
 
-    /// The bytes of FORMAT.md §7's example.
+    /// The bytes of FORMAT.md §9's example.
     #[test]
     fn offset_file_golden() {
         let bytes = encode(1234, 1_700_000_000_000);

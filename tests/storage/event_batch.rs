@@ -8,7 +8,9 @@ use crate::support::store::{T0, mem_store, options, sources};
 
 #[test]
 fn a_built_event_is_stored_like_the_same_typed_event() {
-    let store = mem_store(options());
+    // A clock that stands still: both events are received at the same time.
+    let clock = std::sync::Arc::new(firstlog::testing::ManualClock::new(T0));
+    let store = mem_store(options().clock(clock));
     let [app] = sources(&store, &["App"]).try_into().unwrap();
     let key = app.write_key().to_owned();
     let mut nested = Map::new();
