@@ -162,6 +162,10 @@ impl Inner {
         let raw: Vec<u32> = sources.iter().map(|s| s.0).collect();
         let scope_ids = (!raw.is_empty()).then_some(raw.as_slice());
         let ids = discover_ids(&snapshot, profile_id, scope_ids, up_to_seq)?;
+        // The events the request covers are durable before it is: else a power
+        // loss could give their sequence numbers to later events, which the
+        // request would then hide and erase.
+        self.log.sync_through(up_to_seq)?;
         let stored = self.catalog.add_erasure(NewErasure {
             ids,
             sources,
