@@ -224,6 +224,8 @@ impl Inner {
         let _pass = self.maintenance.lock();
         self.log.check_writable()?;
         let mut report = MaintenanceReport::default();
+        // Files an earlier deletion failed to unlink go first.
+        self.log.unlink(&[])?;
         self.apply_retention(&mut report)?;
         self.compact(&mut report)?;
         report.log_start = self.log.log_start();
