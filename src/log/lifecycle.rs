@@ -77,23 +77,34 @@ impl Log {
             .partition(|h| h.segment.is_sealed() && h.segment.last_seq() < start);
         *segments = Arc::new(kept);
         self.log_start.fetch_max(start, Ordering::AcqRel);
+        // The index first: a segment left without one is still found (and
+        // removed) by the next open; an index file without its segment is not.
         gone.iter()
             .flat_map(|h| {
                 let first = h.segment.first_seq();
                 [
-                    h.segment.path().to_path_buf(),
                     self.dir.join(index_file_name(first)),
+                    h.segment.path().to_path_buf(),
                 ]
             })
             .collect()
     }
 
-    /// Unlinks files of dropped segments and makes the removal durable.
+    /// Unlinks files of dropped segments, and those an earlier call failed to
+    /// unlink, and makes the removal durable. What it fails to unlink is kept
+    /// for the next call: a dropped segment may hold erased records, and a pass
+    /// must not finish an erasure while its file is still there.
     pub(crate) fn unlink(&self, files: &[PathBuf]) -> Result<()> {
-        for path in files {
+        let mut pending = self.unlink_pending.lock();
+        pending.extend_from_slice(files);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        while let Some(path) = pending.first() {
             if self.fs.exists(path) {
                 self.fs.remove(path).map_err(|e| Error::io(path, e))?;
             }
+            pending.remove(0);
         }
         self.fs
             .sync_dir(&self.dir)

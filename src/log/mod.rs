@@ -114,6 +114,9 @@ pub(crate) struct Log {
     writer: Mutex<Writer>,
     visible: AtomicU64,
     log_start: AtomicU64,
+    /// Files of segments below the log start that a deletion failed to unlink:
+    /// the next one (every maintenance pass) retries them.
+    unlink_pending: Mutex<Vec<PathBuf>>,
     hidden: RwLock<Arc<Hidden>>,
     names: Arc<NameDictionary>,
     sync: SyncState,

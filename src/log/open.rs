@@ -360,6 +360,7 @@ impl Opening {
             writer: Mutex::new(Writer { active, next_seq }),
             visible: AtomicU64::new(visible),
             log_start: AtomicU64::new(log_start),
+            unlink_pending: Mutex::new(Vec::new()),
             hidden: RwLock::new(Arc::default()),
             names: self.names,
             sync,

@@ -162,6 +162,10 @@ impl Inner {
         let raw: Vec<u32> = sources.iter().map(|s| s.0).collect();
         let scope_ids = (!raw.is_empty()).then_some(raw.as_slice());
         let ids = discover_ids(&snapshot, profile_id, scope_ids, up_to_seq)?;
+        // The events the request covers are durable before it is: else a power
+        // loss could give their sequence numbers to later events, which the
+        // request would then hide and erase.
+        self.log.sync_through(up_to_seq)?;
         let stored = self.catalog.add_erasure(NewErasure {
             ids,
             sources,
@@ -220,6 +224,8 @@ impl Inner {
         let _pass = self.maintenance.lock();
         self.log.check_writable()?;
         let mut report = MaintenanceReport::default();
+        // Files an earlier deletion failed to unlink go first.
+        self.log.unlink(&[])?;
         self.apply_retention(&mut report)?;
         self.compact(&mut report)?;
         report.log_start = self.log.log_start();

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::support::fs::{HookedFs, Hooks};
 use firstlog::testing::{CrashMode, MemFs, Vfs};
-use firstlog::{Durability, Error, Map, NewEvent, Options, RecoveryMode, Source, Store};
+use firstlog::{Durability, Error, Map, NewEvent, Options, RecoveryMode, Scope, Source, Store};
 use parking_lot::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
@@ -410,4 +410,55 @@ fn crash_keeps_synced_bytes() {
         }
     }
     assert!(failures.is_empty(), "synced event 1 lost: {failures:#?}");
+}
+
+/// An erasure covers the events up to the last sequence number readers saw when
+/// it was asked (`up_to_seq`). Those events must be durable before the request
+/// is: else a power loss could hand their sequence numbers to events collected
+/// after the request, which it would then hide and erase as if they were old.
+#[test]
+fn an_erasure_never_covers_events_collected_after_a_power_loss() {
+    for mode in [CrashMode::DropAll, CrashMode::Torn, CrashMode::Chaos] {
+        let fs = tracked(MemFs::new());
+        let store = open(&fs, Durability::Buffered);
+        let key = store
+            .create_source("Web App")
+            .unwrap()
+            .write_key()
+            .to_owned();
+        store.collect(event(&key, 1, 10)).unwrap();
+        store.sync().unwrap();
+        // Not synced: uid 3 is user-3's.
+        for uid in 2..=6 {
+            store.collect(event(&key, uid, 2000)).unwrap();
+        }
+        let request = store.erase_profile("user-3", Scope::All).unwrap();
+        assert_eq!(request.up_to_seq, 6);
+        let (crashed, damaged) = crash(&fs, mode, 7);
+        assert!(!damaged);
+        drop(store);
+        let fs = tracked(crashed);
+        let store = open(&fs, Durability::Buffered);
+        // The request survived (it is durable when erase_profile returns).
+        let erasure = store.erasure(request.id).unwrap();
+        assert_eq!(erasure.up_to_seq, 6);
+        // user-3's event collected now is new data: readable, and kept by the pass.
+        let source = store.sources()[0].id();
+        let late = store.collect(event(&key, 8, 10)).unwrap();
+        let seq = late.seq.unwrap();
+        let visible = |store: &Store| {
+            store
+                .read_from(0)
+                .map(|e| e.unwrap())
+                .any(|e| e.seq() == seq && e.profile_id() == Some("user-3"))
+        };
+        assert!(
+            visible(&store),
+            "{mode:?}: user-3's event {seq}, collected after the erasure, is hidden by it \
+             (the request covers up to 6)"
+        );
+        store.maintain().unwrap();
+        assert!(visible(&store), "{mode:?}: the pass erased a new event");
+        assert_eq!(store.query(source).profile("user-3").count().unwrap(), 1);
+    }
 }

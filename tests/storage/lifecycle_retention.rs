@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use firstlog::testing::ManualClock;
-use firstlog::{Error, Options, Retention, Store};
+use firstlog::{Error, Options, Retention, Scope, Store};
 
 use crate::support::store::{Disk, T0, event, options, sources};
 
@@ -239,4 +239,95 @@ fn segments_below_the_log_start_left_by_a_crash_are_removed_on_open() {
     fs.remove(&disk.path().join(&missing)).unwrap();
     let err = Store::open_with(disk.path(), disk.options(options())).unwrap_err();
     assert!(err.is_corruption(), "{err}");
+}
+
+/// A deletion whose unlinks fail part-way (an I/O error at each `remove` of the
+/// pass in turn): the segments are gone from reads, the pass reports the error,
+/// and then
+/// - the next pass on the live store unlinks what is left before it finishes an
+///   erasure (a deleted segment may hold erased events: none may outlive `Done`);
+/// - the disk as the failure left it (the process dies there) reopens without a
+///   stray file: indexes are unlinked before their segments, so what is left is a
+///   segment below the log start, which opening removes.
+#[test]
+fn a_deletion_that_failed_to_unlink_is_finished_by_the_next_pass() {
+    use firstlog::testing::{CrashMode, FaultPlan, FaultyFs, MemFs};
+    const MARKER: &str = "erase-me-4c1d";
+    let mut removes = 0;
+    for n in 1.. {
+        let mem = MemFs::new();
+        let faulty = FaultyFs::new(mem.clone());
+        let disk = Disk::Mem(mem.clone());
+        let store = Store::open_with(disk.path(), options().fs(Arc::new(faulty.clone()))).unwrap();
+        let [app] = sources(&store, &["App"]).try_into().unwrap();
+        let events: Vec<_> = (0..2000)
+            .map(|i| match i % 5 {
+                3 => event(app.write_key(), i).property("note", MARKER),
+                _ => event(app.write_key(), i),
+            })
+            .collect();
+        for chunk in events.chunks(100) {
+            store.collect_batch_from(chunk).unwrap();
+        }
+        let request = store.erase_profile("user-3", Scope::All).unwrap();
+        store
+            .set_retention(Retention::default().max_bytes(200 << 10))
+            .unwrap();
+        faulty.set_plan(FaultPlan {
+            fail_at: Some(faulty.ops() + n),
+            forever: false,
+        });
+        let failed = store.maintain();
+        faulty.set_plan(FaultPlan::default());
+        let Err(e) = failed else {
+            assert!(removes >= 4, "the deletion removed {removes} files");
+            break;
+        };
+        if !e.to_string().contains("(remove)") {
+            continue;
+        }
+        removes += 1;
+        let start = store.log_start();
+        assert!(start > 1);
+        let killed = mem.crash(CrashMode::KeepAll, n);
+        // The live store: the next pass unlinks the rest, then finishes.
+        store.maintain().unwrap();
+        assert!(store.erasure(request.id).unwrap().is_done());
+        let below: Vec<String> = disk
+            .files()
+            .into_iter()
+            .filter(|f| f.ends_with(".seg") || f.ends_with(".idx"))
+            .filter(|f| f[..20].parse::<u64>().unwrap() < start)
+            .collect();
+        assert!(below.is_empty(), "remove #{removes}: left {below:?}");
+        assert_no_file_holds(&disk, MARKER);
+        drop(store);
+        // The process died at the failure: opening removes what is below the
+        // start, and leaves no index without its segment.
+        let disk = Disk::Mem(killed);
+        let store = disk.open(options());
+        assert_eq!(store.log_start(), start);
+        store.maintain().unwrap();
+        assert!(store.erasure(request.id).unwrap().is_done());
+        let files = disk.files();
+        for f in files.iter().filter(|f| f.ends_with(".idx")) {
+            let seg = f.replace(".idx", ".seg");
+            assert!(
+                files.contains(&seg),
+                "remove #{removes}: {f} without its segment"
+            );
+        }
+        assert_no_file_holds(&disk, MARKER);
+        assert_eq!(store.verify().unwrap().problems, vec![]);
+    }
+}
+
+fn assert_no_file_holds(disk: &Disk, needle: &str) {
+    for name in disk.files() {
+        let bytes = disk.read(&name);
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{name} still holds {needle}"
+        );
+    }
 }
