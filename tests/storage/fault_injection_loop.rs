@@ -2,6 +2,8 @@
 //! failure injected at N — once or forever — surfaces as an error (never a panic),
 //! poisons the log after a failed write/fsync, and a reopen recovers every event
 //! acknowledged under `Durability::Sync`, byte-identical, and nothing never appended.
+//! The same for the data lifecycle (retention, erasure, suppression, compaction):
+//! see [`lifecycle_fault_point`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -11,6 +13,9 @@ use std::sync::Arc;
 use firstlog::testing::now_ms;
 use firstlog::testing::{CrashMode, FaultPlan, FaultyFs, MemFs, Vfs};
 use firstlog::{Durability, Error, Event, Map, NewEvent, Options, Source, SourceId, Store, Value};
+use parking_lot::Mutex;
+
+use crate::support::lifecycle::{self, Base, Phase};
 
 const SEGMENT_BYTES: u64 = 64 << 10;
 const TS_BASE_MS: i64 = 1_700_000_000_000;
@@ -570,4 +575,179 @@ fn every_fault_point_of_open() {
     let points = open_fault_loop();
     println!("open fault points run: {points}");
     assert!(points > 40, "{points}");
+}
+
+// ---- the data lifecycle --------------------------------------------------------------
+
+/// For every I/O operation N of the lifecycle workload (`support::lifecycle`:
+/// a source's maximum age, erasures with and without suppression, suppression,
+/// retention by age and by size, maintenance passes between ingest), a failure
+/// at N — once or forever — fails the call that met it with the injected I/O
+/// error, and then:
+/// - the live store shows no event an `Ok` erasure covers, and every other
+///   acknowledged event that did not expire (per-source age) or fall below the
+///   log start; a pass retried there (once the disk works) finishes;
+/// - the disk as the failure left it (the process dies there) and as a power
+///   loss at the failure leaves it both reopen, `verify()` clean, with the same
+///   events; a pass then finishes every erasure and no file holds a byte of an
+///   erased event (nor a stray index file).
+///
+/// Returns the step that failed (`None`: the workload completed before N).
+/// `FIRSTLOG_FAULT_DEBUG=1` prints each point's failing call.
+fn lifecycle_fault_point(
+    base: &Base,
+    reference: &[u64],
+    n: u64,
+    forever: bool,
+) -> Option<lifecycle::Step> {
+    let dir = dir();
+    let mem = lifecycle::restore(&dir, &base.files);
+    let faulty = FaultyFs::new(mem.clone());
+    let clock = base.model.fresh_clock();
+    let store = Store::open_with(
+        &dir,
+        lifecycle::options(Arc::new(faulty.clone()), clock.clone()),
+    )
+    .expect("clean open");
+    let model = Mutex::new(base.model.with_clock(clock.clone()));
+    let fail_at = faulty.ops() + n;
+    faulty.set_plan(FaultPlan {
+        fail_at: Some(fail_at),
+        forever,
+    });
+    let mut failed = None;
+    for (i, &step) in lifecycle::WORKLOAD.iter().enumerate() {
+        if let Err(e) = lifecycle::run_step(&model, &store, step, Some(reference[i])) {
+            failed = Some((step, e));
+            break;
+        }
+    }
+    let hit = faulty.ops() >= fail_at;
+    match &failed {
+        None => assert!(!hit, "the workload ignored an injected fault"),
+        Some((step, e)) => {
+            if std::env::var_os("FIRSTLOG_FAULT_DEBUG").is_some() {
+                eprintln!("fault point {n}: {step:?} failed: {e}");
+            }
+            assert!(hit, "{step:?} failed without a fault: {e}");
+            assert!(
+                is_injected(e) && matches!(e, Error::Io { .. }),
+                "{step:?}: the failing call must report the injected I/O error, got {e:?}"
+            );
+        }
+    }
+    // The disk as a power loss at the failure leaves it, and as the failure left
+    // it (the process dies now).
+    let power_loss = mem.crash(CrashMode::DropAll, n);
+    let killed = mem.crash(CrashMode::KeepAll, n);
+    faulty.set_plan(FaultPlan::default());
+    let model = model.into_inner();
+    model.check(&store, Phase::Live, None, "live");
+    let live = lifecycle::events_by_seq(&store);
+    // The live store retries the pass and finishes (a failed log write poisoned
+    // it: then it refuses, and reopening is the way on).
+    let retried = Mutex::new(model.clone());
+    match lifecycle::maintain(&retried, &store, None) {
+        Ok(_) => {
+            let files = || lifecycle::snapshot(&mem, &dir);
+            retried
+                .lock()
+                .check(&store, Phase::Maintained, Some(&files), "live, retried");
+        }
+        Err(Error::Poisoned { .. }) => {}
+        Err(e) => panic!("a pass retried on the live store failed: {e}"),
+    }
+    drop(store);
+    // Most failures leave nothing unsynced: the power loss then changes nothing
+    // (but leftover temporary files, which opening deletes).
+    let durable = |fs: &MemFs| {
+        let mut files = lifecycle::snapshot(fs, &dir);
+        files.retain(|(name, _)| !name.ends_with(".tmp"));
+        files
+    };
+    let mut images = vec![(killed.clone(), "killed")];
+    if durable(&power_loss) != durable(&killed) {
+        images.push((power_loss, "power loss"));
+    }
+    for (fs, what) in images {
+        let model = model.with_clock(model.fresh_clock());
+        let reopened = Store::open_with(
+            &dir,
+            lifecycle::options(Arc::new(fs.clone()), model.clock.clone()),
+        )
+        .unwrap_or_else(|e| panic!("{what}: reopen failed: {e}"));
+        model.check(&reopened, Phase::Reopened, None, what);
+        for (seq, event) in &lifecycle::events_by_seq(&reopened) {
+            if let Some(before) = live.get(seq) {
+                assert_eq!(before, event, "{what}: event {seq} changed");
+            }
+        }
+        let model = Mutex::new(model);
+        lifecycle::maintain(&model, &reopened, None)
+            .unwrap_or_else(|e| panic!("{what}: the pass after reopening failed: {e}"));
+        let files = || lifecycle::snapshot(&fs, &dir);
+        model
+            .lock()
+            .check(&reopened, Phase::Maintained, Some(&files), what);
+    }
+    failed.map(|(step, _)| step)
+}
+
+/// Runs every fault point; returns how many, by the kind of step that failed.
+fn lifecycle_fault_loop(forever: bool) -> BTreeMap<String, u64> {
+    let base = lifecycle::build_base(&dir());
+    let reference = lifecycle::reference_log_starts(&dir(), &base);
+    let mut points = BTreeMap::new();
+    for n in 1.. {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            lifecycle_fault_point(&base, &reference, n, forever)
+        }));
+        match outcome {
+            Ok(Some(step)) => {
+                let kind = format!("{step:?}");
+                let kind = kind.split([' ', '(']).next().unwrap_or_default();
+                *points.entry(kind.to_owned()).or_default() += 1;
+            }
+            Ok(None) => break,
+            Err(panic) => {
+                eprintln!("lifecycle fault point {n} (forever: {forever}) failed");
+                std::panic::resume_unwind(panic);
+            }
+        }
+        assert!(n < 20_000, "the workload never completes");
+    }
+    points
+}
+
+/// Every kind of step met faults, the passes most.
+fn check_lifecycle_points(points: &BTreeMap<String, u64>) {
+    for kind in [
+        "DeskMaxAge",
+        "Erase",
+        "Ingest",
+        "Suppress",
+        "Unsuppress",
+        "Retention",
+        "Maintain",
+    ] {
+        assert!(
+            points.contains_key(kind),
+            "no fault in a {kind} step: {points:?}"
+        );
+    }
+    assert!(points["Maintain"] > 200, "{points:?}");
+}
+
+#[test]
+fn every_fault_point_of_the_lifecycle_once() {
+    let points = lifecycle_fault_loop(false);
+    println!("lifecycle fault points run (once), by step: {points:?}");
+    check_lifecycle_points(&points);
+}
+
+#[test]
+fn every_fault_point_of_the_lifecycle_forever() {
+    let points = lifecycle_fault_loop(true);
+    println!("lifecycle fault points run (forever), by step: {points:?}");
+    check_lifecycle_points(&points);
 }

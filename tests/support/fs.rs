@@ -1,5 +1,5 @@
 //! A file system for tests that watch the engine's syncs: [`HookedFs`] is a
-//! `MemFs` whose every file `sync_data`, rename and remove goes through
+//! `MemFs` whose every file `sync_data`, directory sync, rename and remove goes through
 //! [`Hooks`], so a test can hold a sync at a gate, count syncs, or snapshot what
 //! each sync made durable.
 
@@ -16,6 +16,11 @@ pub trait Hooks: Send + Sync + 'static {
     /// does before and after.
     fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
         let _ = path;
+        sync()
+    }
+    /// Runs the fsync of the directory `dir` (by calling `sync`).
+    fn sync_dir(&self, dir: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
+        let _ = dir;
         sync()
     }
     /// `from` was renamed to `to`.
@@ -79,7 +84,7 @@ impl<H: Hooks> Vfs for HookedFs<H> {
         self.mem.exists(path)
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.mem.sync_dir(dir)
+        self.hooks.sync_dir(dir, &|| self.mem.sync_dir(dir))
     }
     fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>> {
         self.mem.try_lock(dir)

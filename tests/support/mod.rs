@@ -14,6 +14,7 @@ pub mod cli;
 pub mod fs;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod lifecycle;
 pub mod records;
 pub mod store;
 
