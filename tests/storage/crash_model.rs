@@ -2,6 +2,9 @@
 //! roll / crash(CrashMode, seed) / reopen on `MemFs`, checked against a plain `Vec`:
 //! after every crash the recovered log is a prefix of what was appended (same
 //! events, same order, byte-identical) and holds at least everything synced.
+//! And the data lifecycle (retention, erasure, suppression, compaction) under a
+//! power loss at every point where the disk's durable state changes
+//! ([`lifecycle_survives_a_power_loss_at_every_point`]).
 
 use std::collections::HashMap;
 use std::io;
@@ -11,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::support::fs::{HookedFs, Hooks};
+use crate::support::lifecycle::{self, Phase};
 use firstlog::testing::{CrashMode, MemFs, Vfs};
 use firstlog::{Durability, Error, Map, NewEvent, Options, RecoveryMode, Scope, Source, Store};
 use parking_lot::Mutex;
@@ -63,9 +67,9 @@ impl Hooks for Synced {
 /// A `MemFs` that remembers what each sync made durable.
 type Tracked = HookedFs<Synced>;
 
-/// A tracked file system over `mem`, on which everything is durable (a freshly
-/// crashed disk).
-fn tracked(mem: MemFs) -> Tracked {
+/// The record of what each sync made durable, for `mem`, on which everything
+/// is durable now (a freshly crashed disk).
+fn synced_over(mem: MemFs) -> Synced {
     let mut bytes = HashMap::new();
     if let Ok(names) = mem.list(&dir()) {
         for name in names {
@@ -75,11 +79,16 @@ fn tracked(mem: MemFs) -> Tracked {
             }
         }
     }
-    let synced = Synced {
-        mem: mem.clone(),
+    Synced {
+        mem,
         bytes: Mutex::new(bytes),
-    };
-    HookedFs::new(mem, synced)
+    }
+}
+
+/// A tracked file system over `mem`, on which everything is durable (a freshly
+/// crashed disk).
+fn tracked(mem: MemFs) -> Tracked {
+    HookedFs::new(mem.clone(), synced_over(mem))
 }
 
 /// A simulated power loss now, and whether some byte that was synced and not
@@ -87,16 +96,29 @@ fn tracked(mem: MemFs) -> Tracked {
 /// snapshot lock throughout, so a background sync (`Interval`) cannot land
 /// between the crash and the check.
 fn crash(fs: &Tracked, mode: CrashMode, seed: u64) -> (MemFs, bool) {
-    let synced = fs.hooks.bytes.lock();
+    crash_synced(&fs.hooks, mode, seed, &|_| false)
+}
+
+/// [`crash`] of the disk `fs` watches, not checking the paths `skip` names.
+fn crash_synced(
+    fs: &Synced,
+    mode: CrashMode,
+    seed: u64,
+    skip: &dyn Fn(&Path) -> bool,
+) -> (MemFs, bool) {
+    let synced = fs.bytes.lock();
     let crashed = fs.mem.crash(mode, seed);
-    let damaged = synced.iter().any(|(path, snap)| {
-        let (Some(now), Some(after)) = (fs.mem.read(path), crashed.read(path)) else {
-            return false;
-        };
-        // Bytes that were synced and not overwritten since must be in `after`.
-        let n = snap.len().min(now.len());
-        (0..n).any(|i| snap[i] == now[i] && after.get(i) != Some(&snap[i]))
-    });
+    let damaged = synced
+        .iter()
+        .filter(|(path, _)| !skip(path))
+        .any(|(path, snap)| {
+            let (Some(now), Some(after)) = (fs.mem.read(path), crashed.read(path)) else {
+                return false;
+            };
+            // Bytes that were synced and not overwritten since must be in `after`.
+            let n = snap.len().min(now.len());
+            (0..n).any(|i| snap[i] == now[i] && after.get(i) != Some(&snap[i]))
+        });
     (crashed, damaged)
 }
 
@@ -410,6 +432,244 @@ fn crash_keeps_synced_bytes() {
         }
     }
     assert!(failures.is_empty(), "synced event 1 lost: {failures:#?}");
+}
+
+// ---- the data lifecycle, with a power loss at every point ---------------------------
+
+/// A `MemFs` that, while armed, simulates a power loss at every point where
+/// what the disk holds durably changes: before and after each file sync, after
+/// each rename, remove and directory sync. Each crash image (after `DropAll`,
+/// `KeepAll` and, in turn, `Torn` or `Chaos`) is reopened and checked against
+/// the lifecycle model at once (a step in flight counts as "maybe"), then a
+/// maintenance pass must finish on it.
+struct PowerCuts {
+    synced: Synced,
+    /// Names renamed or removed since the last directory sync: a power loss may
+    /// undo that (their synced bytes are then not where `synced` says).
+    unsynced_names: Mutex<std::collections::HashSet<PathBuf>>,
+    model: Arc<Mutex<lifecycle::Model>>,
+    armed: std::sync::atomic::AtomicBool,
+    step: AtomicU64,
+    points: AtomicU64,
+    stats: Mutex<CutStats>,
+    /// Images already checked in this step (their durable files' hash).
+    seen: Mutex<std::collections::HashSet<(u64, u64)>>,
+    /// The first failed check.
+    failure: Mutex<Option<String>>,
+}
+
+/// What the crash images showed on reopening.
+#[derive(Debug, Default)]
+struct CutStats {
+    images: u64,
+    /// A compaction cut between its two renames: a new segment with its old
+    /// index, which opening rebuilds.
+    rebuilt_indexes: u64,
+    /// A deletion cut between the durable log start and the unlinks: segments
+    /// below the log start, which opening removes.
+    garbage_segments: u64,
+    /// Unfinished erasure requests found on reopening (finished by the pass).
+    unfinished_erasures: u64,
+    salvaged: u64,
+}
+
+impl Hooks for PowerCuts {
+    fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
+        self.cut(&format!("before syncing {}", path.display()));
+        self.synced.sync(path, sync)?;
+        self.cut(&format!("after syncing {}", path.display()));
+        Ok(())
+    }
+    fn sync_dir(&self, dir: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
+        sync()?;
+        self.unsynced_names
+            .lock()
+            .retain(|p| p.parent() != Some(dir));
+        self.cut(&format!("after syncing the directory {}", dir.display()));
+        Ok(())
+    }
+    fn renamed(&self, from: &Path, to: &Path) {
+        self.synced.renamed(from, to);
+        self.unsynced_names
+            .lock()
+            .extend([from.to_path_buf(), to.to_path_buf()]);
+        self.cut(&format!(
+            "after renaming {} to {}",
+            from.display(),
+            to.display()
+        ));
+    }
+    fn removed(&self, path: &Path) {
+        self.synced.removed(path);
+        self.unsynced_names.lock().insert(path.to_path_buf());
+        self.cut(&format!("after removing {}", path.display()));
+    }
+}
+
+impl PowerCuts {
+    fn cut(&self, what: &str) {
+        if !self.armed.load(Ordering::SeqCst) || self.failure.lock().is_some() {
+            return;
+        }
+        let point = self.points.fetch_add(1, Ordering::SeqCst);
+        let step = self.step.load(Ordering::SeqCst);
+        let model = self.model.lock().clone();
+        let varied = if point.is_multiple_of(2) {
+            CrashMode::Torn
+        } else {
+            CrashMode::Chaos
+        };
+        for mode in [CrashMode::DropAll, CrashMode::KeepAll, varied] {
+            let unsynced = self.unsynced_names.lock().clone();
+            let (image, damaged) =
+                crash_synced(&self.synced, mode, point, &|p| unsynced.contains(p));
+            let context = format!(
+                "power loss ({mode:?}, seed {point}) {what}, in step {step} ({:?})",
+                lifecycle::WORKLOAD[step as usize]
+            );
+            if damaged {
+                *self.failure.lock() =
+                    Some(format!("{context}: the simulator damaged synced bytes"));
+                return;
+            }
+            if !self.seen.lock().insert((step, durable_hash(&image))) {
+                continue;
+            }
+            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                check_cut(&image, &model, mode, &context)
+            }));
+            match checked {
+                Ok(stats) => {
+                    let mut all = self.stats.lock();
+                    all.images += 1;
+                    all.rebuilt_indexes += stats.rebuilt_indexes;
+                    all.garbage_segments += stats.garbage_segments;
+                    all.unfinished_erasures += stats.unfinished_erasures;
+                    all.salvaged += stats.salvaged;
+                }
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    *self.failure.lock() = Some(format!("{context}: {message}"));
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A hash of the files a reopen keeps (temporary files are deleted on open).
+fn durable_hash(image: &MemFs) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for (name, bytes) in lifecycle::snapshot(image, &dir()) {
+        if !name.ends_with(".tmp") {
+            (name, bytes).hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// Reopens a crash image, checks it, runs a pass on it and checks again.
+fn check_cut(image: &MemFs, model: &lifecycle::Model, mode: CrashMode, what: &str) -> CutStats {
+    let model = model.with_clock(model.fresh_clock());
+    let mut stats = CutStats::default();
+    let options = |recovery| {
+        lifecycle::options(Arc::new(image.clone()), model.clock.clone()).recovery(recovery)
+    };
+    let store = match Store::open_with(dir(), options(RecoveryMode::default())) {
+        Ok(store) => store,
+        // Out-of-order sectors of an append in flight: salvage cuts at the damage.
+        Err(Error::Corrupt { .. }) if mode == CrashMode::Chaos => {
+            stats.salvaged += 1;
+            Store::open_with(dir(), options(RecoveryMode::SalvagePrefix))
+                .unwrap_or_else(|e| panic!("{what}: salvage open: {e}"))
+        }
+        Err(e) => panic!("{what}: reopen failed: {e}"),
+    };
+    let report = store.open_report();
+    stats.rebuilt_indexes = report.rebuilt_indexes.len() as u64;
+    stats.garbage_segments = report
+        .removed_files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .filter(|p| {
+            let first: u64 = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            first < store.log_start()
+        })
+        .count() as u64;
+    stats.unfinished_erasures = store.erasures().iter().filter(|r| !r.is_done()).count() as u64;
+    model.check(&store, Phase::Reopened, None, what);
+    let model = Mutex::new(model);
+    lifecycle::maintain(&model, &store, None)
+        .unwrap_or_else(|e| panic!("{what}: the pass after reopening failed: {e}"));
+    let files = || lifecycle::snapshot(image, &dir());
+    model.lock().check(
+        &store,
+        Phase::Maintained,
+        Some(&files),
+        &format!("{what}, then a pass"),
+    );
+    stats
+}
+
+/// The lifecycle workload (`support::lifecycle`) on a disk that loses power at
+/// every point where its durable state changes: in every image, no
+/// acknowledged event that was not erased, expired or deleted is lost, no event
+/// an erasure that returned `Ok` covers is readable, `verify()` is clean, and a
+/// pass finishes every erasure, leaving no byte of an erased event in any file.
+/// Among the images: a compaction cut between its renames (new segment, old
+/// index) and a deletion cut between the durable log start and the unlinks.
+#[test]
+fn lifecycle_survives_a_power_loss_at_every_point() {
+    let base = lifecycle::build_base(&dir());
+    let reference = lifecycle::reference_log_starts(&dir(), &base);
+    let clock = base.model.fresh_clock();
+    let model = Arc::new(Mutex::new(base.model.with_clock(clock.clone())));
+    let mem = lifecycle::restore(&dir(), &base.files);
+    let cuts = PowerCuts {
+        synced: synced_over(mem.clone()),
+        unsynced_names: Mutex::default(),
+        model: model.clone(),
+        armed: Default::default(),
+        step: AtomicU64::new(0),
+        points: AtomicU64::new(0),
+        stats: Mutex::default(),
+        seen: Mutex::default(),
+        failure: Mutex::new(None),
+    };
+    let fs = HookedFs::new(mem, cuts);
+    let store = Store::open_with(dir(), lifecycle::options(Arc::new(fs.clone()), clock)).unwrap();
+    for (i, &step) in lifecycle::WORKLOAD.iter().enumerate() {
+        fs.hooks.step.store(i as u64, Ordering::SeqCst);
+        fs.hooks.armed.store(true, Ordering::SeqCst);
+        let outcome = lifecycle::run_step(&model, &store, step, Some(reference[i]));
+        fs.hooks.armed.store(false, Ordering::SeqCst);
+        if let Some(failure) = fs.hooks.failure.lock().take() {
+            panic!("{failure}");
+        }
+        outcome.unwrap_or_else(|e| panic!("{step:?}: {e}"));
+    }
+    let points = fs.hooks.points.load(Ordering::SeqCst);
+    let stats = fs.hooks.stats.lock();
+    println!("lifecycle power cuts: {points} points, {stats:?}");
+    assert!(points > 100, "{points}");
+    assert!(
+        stats.rebuilt_indexes > 0,
+        "no cut between a compaction's renames: {stats:?}"
+    );
+    assert!(
+        stats.garbage_segments > 0,
+        "no cut between a log start and its unlinks: {stats:?}"
+    );
+    assert!(stats.unfinished_erasures > 0, "{stats:?}");
 }
 
 /// An erasure covers the events up to the last sequence number readers saw when
