@@ -23,6 +23,7 @@ mod json_intake_errors;
 mod json_round_trip;
 mod key_rotation_concurrent;
 mod lifecycle_erasure;
+mod lifecycle_kill;
 mod lifecycle_retention;
 mod naming_policy;
 mod process_kill;
