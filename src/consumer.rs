@@ -51,8 +51,16 @@ impl Consumer {
     /// Opens (creating if new) the consumer `name` of the store in `store_dir`.
     pub(crate) fn open(fs: Arc<dyn Vfs>, store_dir: &Path, name: &str) -> Result<Consumer> {
         check_name(name)?;
-        let dir = store_dir.join(CONSUMERS_DIR).join(name);
-        fs.create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let parent = store_dir.join(CONSUMERS_DIR);
+        let dir = parent.join(name);
+        for (level, above) in [(&parent, store_dir), (&dir, parent.as_path())] {
+            if !fs.exists(level) {
+                // The new directory's entry is made durable, or a power loss
+                // could forget the consumer (and deliver everything again).
+                fs.create_dir_all(level).map_err(|e| Error::io(level, e))?;
+                fs.sync_dir(above).map_err(|e| Error::io(above, e))?;
+            }
+        }
         let lock = fs
             .try_lock(&dir)
             .map_err(|e| Error::io(&dir, e))?

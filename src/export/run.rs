@@ -26,7 +26,8 @@ pub(super) fn run(store: &Store, options: &ExportOptions) -> Result<ExportReport
     let fs = &*fs;
     let store_id = store.store_id_hex();
     let dirs = Dirs::new(&options.out, &store_id);
-    for dir in [&dirs.staging, &dirs.runs] {
+    let meta_root = dirs.out.join(super::layout::META_DIR);
+    for dir in [&dirs.out, &meta_root, &dirs.meta, &dirs.staging, &dirs.runs] {
         fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     let _lock = lock(fs, &dirs)?;
@@ -214,14 +215,19 @@ fn create_dir(
     if fs.exists(dir) {
         return Ok(());
     }
-    fs.create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Each level on its own (a file system's create_dir_all may not create
+    // parents), each parent synced later so the new entries are durable.
+    let mut levels = vec![dir.to_path_buf()];
     let mut at = dir.parent();
-    while let Some(parent) = at {
-        touched.insert(parent.to_path_buf());
-        if parent == dirs.out {
-            break;
-        }
+    while let Some(parent) = at.filter(|p| p.starts_with(&dirs.out) && *p != dirs.out) {
+        levels.push(parent.to_path_buf());
         at = parent.parent();
+    }
+    for level in levels.iter().rev() {
+        fs.create_dir_all(level).map_err(|e| Error::io(level, e))?;
+        if let Some(parent) = level.parent() {
+            touched.insert(parent.to_path_buf());
+        }
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ mod support;
 mod duck;
 mod export_crash;
 mod export_duckdb;
+mod export_faults;
 mod export_lifecycle;
 mod serve_export;
 mod tail_consumer;
