@@ -357,7 +357,7 @@ fn mb(bytes: u64) -> String {
 }
 
 fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
+    format!("{:.3} s", d.as_secs_f64())
 }
 
 fn ms(d: Duration) -> String {
