@@ -40,11 +40,17 @@ impl Lifecycle {
             .max()
             .unwrap_or(0)
             .max(state.erasures_through);
-        let erasures = requests
+        let oldest = requests.iter().map(|r| r.id).min();
+        let mut erasures: Vec<(Vec<SourceId>, u64)> = requests
             .into_iter()
             .filter(|r| r.id > state.erasures_through)
             .map(|r| (r.sources, r.up_to_seq))
             .collect();
+        // The catalog keeps a bounded number of finished requests: when some
+        // this export never saw are gone, any file may hold their events.
+        if oldest.is_some_and(|o| o > state.erasures_through.saturating_add(1)) {
+            erasures.push((Vec::new(), u64::MAX));
+        }
         let now = store.now_ms();
         let cutoffs = store
             .sources()

@@ -176,7 +176,12 @@ impl ExportReport {
         self.files_added = changes.added.len();
         self.files_rewritten = changes.rewritten.len();
         self.files_deleted = changes.deleted.len();
-        let before = |path: &str| state.file(path).map_or(0, |f| f.rows);
+        let rows: std::collections::HashMap<&str, u64> = state
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.rows))
+            .collect();
+        let before = |path: &str| rows.get(path).copied().unwrap_or(0);
         let rewritten: u64 = changes
             .rewritten
             .iter()

@@ -3,7 +3,7 @@
 //! staged files, then commit by replacing the state file, and only then move
 //! the staged files into place.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -398,15 +398,25 @@ fn commit(
         run: state.next_run,
         ..Pending::default()
     };
-    state.files.retain(|f| !changes.deleted.contains(&f.path));
+    let deleted: HashSet<&str> = changes.deleted.iter().map(String::as_str).collect();
+    state.files.retain(|f| !deleted.contains(f.path.as_str()));
+    let mut at: HashMap<String, usize> = state
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.clone(), i))
+        .collect();
     for staged in changes.rewritten.into_iter().chain(changes.added) {
         pending.moves.push(Move {
             staged: staged.staged,
             path: staged.entry.path.clone(),
         });
-        match state.files.iter_mut().find(|f| f.path == staged.entry.path) {
-            Some(f) => *f = staged.entry,
-            None => state.files.push(staged.entry),
+        match at.get(&staged.entry.path) {
+            Some(&i) => state.files[i] = staged.entry,
+            None => {
+                at.insert(staged.entry.path.clone(), state.files.len());
+                state.files.push(staged.entry);
+            }
         }
     }
     pending.deletes = changes.deleted;

@@ -126,11 +126,6 @@ impl State {
         let bytes = to_json(self, &dirs.state())?;
         write_atomic(fs, &dirs.meta, &dirs.state(), &bytes)
     }
-
-    /// The file at `path`, if the state lists it.
-    pub(super) fn file(&self, path: &str) -> Option<&FileEntry> {
-        self.files.iter().find(|f| f.path == path)
-    }
 }
 
 /// A run's manifest: what it wrote, rewrote and deleted.

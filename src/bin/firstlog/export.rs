@@ -32,13 +32,14 @@ fn options(args: &ExportArgs) -> Result<ExportOptions, Failure> {
 /// once, or with `--follow` every `--every` until stopped (a run interrupted
 /// by the signal is finished or discarded by the next one).
 pub fn run(dir: &Path, args: &ExportArgs) -> CmdResult {
-    common::open_reader(dir)?;
-    let exporter = Exporter::read_only(dir, options(args)?);
+    let store = common::open_reader(dir)?;
     if !args.follow {
-        let report = exporter.run_once()?;
+        let report = store.export_parquet(&options(args)?)?;
         print_report(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
+    drop(store);
+    let exporter = Exporter::read_only(dir, options(args)?);
     let every = parse_duration(&args.every).map_err(|e| Failure(format!("--every {e}")))?;
     let (_keep, stop) = std::sync::mpsc::channel::<()>();
     let mut failure = None;

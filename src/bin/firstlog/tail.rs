@@ -93,7 +93,26 @@ pub fn run(dir: &Path, args: &TailArgs) -> CmdResult {
             return Ok(ExitCode::SUCCESS);
         };
         watch.wait(poll);
-        store = Store::open_read_only(dir)?;
+        store = reopen(dir, poll)?;
+    }
+}
+
+/// Opens the store read-only again to see what the writer committed since;
+/// a failure (the writer in the middle of creating a segment, say) is retried
+/// a few times before it ends the command.
+fn reopen(dir: &Path, pause: Duration) -> Result<Store, Failure> {
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 1;
+    loop {
+        match Store::open_read_only(dir) {
+            Ok(store) => return Ok(store),
+            Err(e) if attempt < ATTEMPTS => {
+                eprintln!("firstlog tail: reopening the store failed ({e}); retrying");
+                std::thread::sleep(pause);
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
