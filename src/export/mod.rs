@@ -27,11 +27,13 @@ mod file;
 mod follow;
 mod layout;
 mod lifecycle;
+mod merge;
 mod partition;
 mod run;
 mod state;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -54,6 +56,7 @@ pub struct ExportOptions {
     rows_per_file: u64,
     rows_per_group: usize,
     zstd_level: i32,
+    merge_after: Option<Duration>,
 }
 
 impl ExportOptions {
@@ -61,6 +64,8 @@ impl ExportOptions {
     pub const ROWS_PER_GROUP_DEFAULT: usize = 128 * 1024;
     /// Rows per file by default (8 row groups).
     pub const ROWS_PER_FILE_DEFAULT: u64 = 1 << 20;
+    /// How long after a day ends its small files are merged, by default.
+    pub const MERGE_AFTER_DEFAULT: Duration = Duration::from_secs(24 * 3600);
 
     /// Exports every source's events into the directory `out`.
     pub fn new(out: impl Into<PathBuf>) -> ExportOptions {
@@ -72,6 +77,7 @@ impl ExportOptions {
             rows_per_file: Self::ROWS_PER_FILE_DEFAULT,
             rows_per_group: Self::ROWS_PER_GROUP_DEFAULT,
             zstd_level: 3,
+            merge_after: Some(Self::MERGE_AFTER_DEFAULT),
         }
     }
 
@@ -116,6 +122,15 @@ impl ExportOptions {
         self
     }
 
+    /// Merge a partition's files into as few as `rows_per_file` allows once
+    /// its day has been over for `after` (by the store's clock), so that
+    /// frequent runs do not leave many small files; `None`: never. Default
+    /// one day (late events still arrive as new files, merged by a later run).
+    pub fn merge_after(mut self, after: Option<Duration>) -> Self {
+        self.merge_after = after;
+        self
+    }
+
     /// The export directory.
     pub fn out(&self) -> &Path {
         &self.out
@@ -127,6 +142,11 @@ impl ExportOptions {
             since_ms: self.since_ms,
             until_ms: self.until_ms,
         }
+    }
+
+    fn merge_after_ms(&self) -> Option<i64> {
+        self.merge_after
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 
     fn limits(&self) -> FileLimits {
@@ -157,8 +177,11 @@ pub struct ExportReport {
     pub files_added: usize,
     /// Files written again without erased or expired events.
     pub files_rewritten: usize,
-    /// Files deleted (every row erased or expired).
+    /// Files deleted (every row erased or expired, or merged into another).
     pub files_deleted: usize,
+    /// Small files of closed days merged into fewer (counted in
+    /// `files_deleted`; the files they became in `files_added`).
+    pub files_merged: usize,
     /// Rows the rewritten and deleted files no longer hold.
     pub rows_removed: u64,
     /// Bytes of the files written (new and rewritten).
@@ -173,7 +196,8 @@ pub struct ExportReport {
 impl ExportReport {
     fn fill(&mut self, changes: &run::Changes, state: &state::State) {
         self.rows = changes.added.iter().map(|s| s.entry.rows).sum();
-        self.files_added = changes.added.len();
+        self.files_added = changes.added.len() + changes.merged.len();
+        self.files_merged = changes.merged_away;
         self.files_rewritten = changes.rewritten.len();
         self.files_deleted = changes.deleted.len();
         let rows: std::collections::HashMap<&str, u64> = state
@@ -188,11 +212,13 @@ impl ExportReport {
             .map(|s| before(&s.entry.path).saturating_sub(s.entry.rows))
             .sum();
         let deleted: u64 = changes.deleted.iter().map(|p| before(p)).sum();
-        self.rows_removed = rewritten + deleted;
+        let merged: u64 = changes.merged.iter().map(|s| s.entry.rows).sum();
+        self.rows_removed = (rewritten + deleted).saturating_sub(merged);
         self.bytes_written = changes
             .added
             .iter()
             .chain(&changes.rewritten)
+            .chain(&changes.merged)
             .map(|s| s.entry.bytes)
             .sum();
     }

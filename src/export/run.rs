@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::layout::{Dirs, PartitionKey};
 use super::lifecycle::{Action, Lifecycle, range_query};
+use super::merge;
 use super::partition::{OpenFile, Partitioner, Stage, Staged};
 use super::state::{FileEntry, Manifest, Move, Pending, Selection, State};
 use super::{ExportOptions, ExportReport};
@@ -47,6 +48,16 @@ pub(super) fn run(store: &Store, options: &ExportOptions) -> Result<ExportReport
     let through = store.stats().synced_seq;
     let mut stage = Stage::new(fs, &dirs, &store_id, state.next_run, options.limits());
     let mut changes = apply_lifecycle(store, &state, &lifecycle, &mut stage)?;
+    if let Some(after) = options.merge_after_ms() {
+        merge_closed(
+            store,
+            &state,
+            &lifecycle,
+            &mut stage,
+            &mut changes,
+            started - after,
+        )?;
+    }
     let from = state.exported_through + 1;
     report.not_exported = lifecycle
         .log_start
@@ -80,11 +91,18 @@ pub(super) struct Changes {
     pub added: Vec<Staged>,
     pub rewritten: Vec<Staged>,
     pub deleted: Vec<String>,
+    /// Files that replace several small ones (those are in `deleted`).
+    pub merged: Vec<Staged>,
+    /// How many files the merges replace.
+    pub merged_away: usize,
 }
 
 impl Changes {
     fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.rewritten.is_empty() && self.deleted.is_empty()
+        self.added.is_empty()
+            && self.rewritten.is_empty()
+            && self.deleted.is_empty()
+            && self.merged.is_empty()
     }
 
     fn manifest(
@@ -95,7 +113,7 @@ impl Changes {
         from_seq: u64,
         through_seq: u64,
     ) -> Manifest {
-        let entries = |s: &[Staged]| s.iter().map(|s| s.entry.clone()).collect();
+        let entries = |s: &[Staged]| s.iter().map(|s| s.entry.clone()).collect::<Vec<_>>();
         Manifest {
             format: super::state::FORMAT.to_owned(),
             version: super::state::VERSION,
@@ -104,7 +122,10 @@ impl Changes {
             started_at,
             from_seq,
             through_seq,
-            added: entries(&self.added),
+            added: entries(&self.added)
+                .into_iter()
+                .chain(entries(&self.merged))
+                .collect(),
             rewritten: entries(&self.rewritten),
             deleted: self.deleted.clone(),
         }
@@ -168,6 +189,15 @@ fn finish_pending(fs: &dyn Vfs, dirs: &Dirs, state: &mut State) -> Result<bool> 
         return Ok(false);
     };
     let mut touched = BTreeSet::new();
+    // Deletions first: a reader in between misses rows (as before a run), and
+    // never sees a merged file beside the files it replaces.
+    for path in &pending.deletes {
+        let target = dirs.resolve(path);
+        if fs.exists(&target) {
+            fs.remove(&target).map_err(|e| Error::io(&target, e))?;
+        }
+        touched.insert(parent_of(&target));
+    }
     for m in &pending.moves {
         let target = dirs.resolve(&m.path);
         let staged = dirs.staging.join(&m.staged);
@@ -184,13 +214,6 @@ fn finish_pending(fs: &dyn Vfs, dirs: &Dirs, state: &mut State) -> Result<bool> 
             ));
         }
         touched.insert(parent);
-    }
-    for path in &pending.deletes {
-        let target = dirs.resolve(path);
-        if fs.exists(&target) {
-            fs.remove(&target).map_err(|e| Error::io(&target, e))?;
-        }
-        touched.insert(parent_of(&target));
     }
     for dir in &touched {
         fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
@@ -359,9 +382,46 @@ fn source_name(store: &Store, id: u32) -> String {
         .unwrap_or_default()
 }
 
+/// Merges the small files of partitions closed before `closed_before_ms`
+/// that this run's lifecycle left alone.
+fn merge_closed(
+    store: &Store,
+    state: &State,
+    lifecycle: &Lifecycle,
+    stage: &mut Stage<'_>,
+    changes: &mut Changes,
+    closed_before_ms: i64,
+) -> Result<()> {
+    let touched: Vec<String> = changes
+        .rewritten
+        .iter()
+        .map(|s| s.entry.path.clone())
+        .chain(changes.deleted.iter().cloned())
+        .collect();
+    let skip: HashSet<&str> = touched.iter().map(String::as_str).collect();
+    let rows_per_file = stage.limits.rows_per_file;
+    for group in merge::groups(state, &skip, closed_before_ms, rows_per_file) {
+        let replaced = group.iter().map(|f| f.path.clone());
+        match merge::merge(store, state, lifecycle, stage, &group)? {
+            Some(m) => {
+                changes.merged_away += m.replaces.len();
+                // A replaced file of the same name is replaced by the rename
+                // (a deletion of it, redone after a crash, would remove the
+                // merged file).
+                let own = m.staged.entry.path.as_str();
+                let gone = m.replaces.iter().filter(|p| p.as_str() != own);
+                changes.deleted.extend(gone.cloned());
+                changes.merged.push(m.staged);
+            }
+            None => changes.deleted.extend(replaced),
+        }
+    }
+    Ok(())
+}
+
 /// Calls `f` with each event of `query` that has not expired under its
 /// source's maximum age, stopping at the first error.
-fn each_event(
+pub(super) fn each_event(
     query: &Query<'_>,
     lifecycle: &Lifecycle,
     mut f: impl FnMut(&EventRef<'_>) -> Result<()>,
@@ -406,7 +466,8 @@ fn commit(
         .enumerate()
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
-    for staged in changes.rewritten.into_iter().chain(changes.added) {
+    let staged_files = changes.rewritten.into_iter().chain(changes.merged);
+    for staged in staged_files.chain(changes.added) {
         pending.moves.push(Move {
             staged: staged.staged,
             path: staged.entry.path.clone(),

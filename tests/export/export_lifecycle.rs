@@ -226,3 +226,81 @@ fn retention_deletes_what_the_store_no_longer_keeps() {
         assert_eq!(total.0, stored(&store));
     }
 }
+
+/// The `.parquet` files under `out`, by partition directory.
+fn files_per_partition(out: &Path) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for source in std::fs::read_dir(out).expect("out").flatten() {
+        let name = source.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("source_id=") {
+            continue;
+        }
+        for day in std::fs::read_dir(source.path()).expect("source").flatten() {
+            let n = std::fs::read_dir(day.path())
+                .expect("day")
+                .flatten()
+                .filter(|f| f.file_name().to_string_lossy().ends_with(".parquet"))
+                .count();
+            let key = format!("{name}/{}", day.file_name().to_string_lossy());
+            counts.insert(key, n);
+        }
+    }
+    counts
+}
+
+#[test]
+fn small_files_of_closed_days_are_merged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = open(&tmp.path().join("store"), &clock);
+    let web = store.create_source("Web").expect("source");
+    let out = tmp.path().join("out");
+    let options = ExportOptions::new(&out).rows_per_file(1000);
+    // Ten frequent runs: ten small files in each of the five day partitions.
+    for run in 0..10u64 {
+        store
+            .collect_batch(batch(&web, run * 100, 100))
+            .expect("collect");
+        store.sync().expect("sync");
+        let report = store.export_parquet(&options).expect("export");
+        assert_eq!(report.files_merged, 0, "no day is over yet: {report:?}");
+    }
+    assert!(files_per_partition(&out).values().all(|&n| n == 10));
+
+    // p3 is erased in the same run that merges: its files are rewritten
+    // (ending the groups), the others merged around them, each row once.
+    store.erase_profile("p3", Scope::All).expect("erase");
+    clock.advance(Duration::from_secs(8 * 86_400));
+    let report = store.export_parquet(&options).expect("export");
+    assert!(report.files_merged > 0, "{report:?}");
+    assert_eq!(report.rows_removed, 100, "{report:?}");
+    if let Some(counts) = exported(tmp.path(), "true") {
+        assert_eq!(counts, (900, 900), "every remaining event once");
+    }
+
+    // The next run merges what the erasure's rewrites had split: one file a day.
+    store.export_parquet(&options).expect("export");
+    let after = files_per_partition(&out);
+    assert_eq!(after.len(), 5, "{after:?}");
+    assert!(after.values().all(|&n| n == 1), "{after:?}");
+    if let Some(counts) = exported(tmp.path(), "true") {
+        assert_eq!(counts, (900, 900));
+    }
+    assert_eq!(store.export_parquet(&options).expect("export").run, None);
+
+    // A late event for a closed day arrives as a new file, merged next time.
+    let late = NewEvent::new("Page Viewed", web.write_key())
+        .profile("late")
+        .timestamp_ms(T0 + 1);
+    store.collect(late).expect("collect");
+    store.sync().expect("sync");
+    let report = store.export_parquet(&options).expect("export");
+    assert_eq!(report.rows, 1);
+    assert_eq!(files_per_partition(&out).values().sum::<usize>(), 6);
+    let report = store.export_parquet(&options).expect("export");
+    assert_eq!((report.files_merged, report.rows), (2, 0), "{report:?}");
+    assert_eq!(files_per_partition(&out).values().sum::<usize>(), 5);
+    if let Some(counts) = exported(tmp.path(), "true") {
+        assert_eq!(counts, (901, 901));
+    }
+}

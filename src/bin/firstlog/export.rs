@@ -15,7 +15,13 @@ use crate::units::parse_duration;
 
 /// The options of an `export` command line.
 fn options(args: &ExportArgs) -> Result<ExportOptions, Failure> {
-    let mut options = ExportOptions::new(&args.out).rows_per_file(args.rows_per_file);
+    let merge_after = match args.merge_after.as_str() {
+        "never" => None,
+        text => Some(parse_duration(text).map_err(|e| Failure(format!("--merge-after {e}")))?),
+    };
+    let mut options = ExportOptions::new(&args.out)
+        .rows_per_file(args.rows_per_file)
+        .merge_after(merge_after);
     for &id in &args.sources {
         options = options.source(SourceId(id));
     }
@@ -62,12 +68,13 @@ fn print_report(report: &ExportReport) -> Result<(), Failure> {
     out.flush()?;
     eprintln!(
         "firstlog export: {} rows in {} new files (through seq {}); {} files rewritten, {} \
-         deleted",
+         deleted, {} small files merged",
         report.rows,
         report.files_added,
         report.through_seq,
         report.files_rewritten,
-        report.files_deleted
+        report.files_deleted,
+        report.files_merged
     );
     if report.not_exported > 0 {
         eprintln!(
@@ -96,11 +103,13 @@ pub fn start_for_serve(
         interval,
         |report| match report {
             Ok(r) if r.run.is_some() => eprintln!(
-                "firstlog serve: export run {}: {} rows, {} files rewritten, {} deleted",
+                "firstlog serve: export run {}: {} rows, {} files rewritten, {} deleted, {} \
+                 merged",
                 r.run.unwrap_or(0),
                 r.rows,
                 r.files_rewritten,
-                r.files_deleted
+                r.files_deleted,
+                r.files_merged
             ),
             Ok(_) => {}
             Err(e) => {

@@ -401,6 +401,10 @@ struct ExportArgs {
     /// At most this many rows per file (row groups hold 131072).
     #[arg(long, default_value_t = 1 << 20, value_name = "N")]
     rows_per_file: u64,
+    /// Merge a day's small files into fewer once the day has been over this
+    /// long (late events still land; a later run merges them too), or `never`.
+    #[arg(long, default_value = "1d", value_name = "INTERVAL")]
+    merge_after: String,
 }
 
 #[derive(Args)]
