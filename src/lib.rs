@@ -94,7 +94,7 @@ pub use event::{
 };
 #[cfg(feature = "parquet")]
 pub use export::{ExportLoop, ExportOptions, ExportReport, Exporter};
-pub use intake::{EventBatch, EventWriter, PropertyValue};
+pub use intake::{ContextDefaults, EventBatch, EventWriter, PropertyValue};
 pub use lifecycle::{BytesByAge, Erasure, ErasureState, MaintenanceReport, Retention, Suppression};
 pub use log::{Durability, OpenReport};
 pub use quarantine::Rejection;

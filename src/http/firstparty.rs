@@ -1,8 +1,9 @@
 //! Firstparty's write endpoints: `POST /events/track` (one payload, write key in
 //! the body) and `POST /events/track/bulk` (`[...]` or `{"batch": [...],
 //! "write_key": ...}`). A 200 means stored under the store's durability mode.
-//! Payloads are stored as sent (no user agent or IP is added: the Segment
-//! endpoints do that).
+//! Payloads are stored as sent, plus the request's User-Agent and the client's
+//! IP in `context.userAgent` and `context.ip` when the payload set none (as the
+//! Segment endpoints do; `serve --no-client-ip` stores no IP).
 
 use std::sync::Arc;
 
@@ -17,8 +18,8 @@ use super::client::Client;
 use super::collect::{single_event, stored, with_body};
 use super::cors::check_origin;
 use super::error::{ApiError, batch_response};
-use super::ingest::Prepared;
-use crate::Store;
+use super::ingest::{ClientContext, Prepared};
+use crate::{ContextDefaults, Store};
 
 /// `POST /events/track`.
 pub(crate) async fn track(
@@ -29,7 +30,11 @@ pub(crate) async fn track(
 ) -> Result<Response, ApiError> {
     let receipt = single_event(&state, &headers, body, move |store, bytes| {
         check_origins(store, &bytes, client.origin.as_deref(), false)?;
-        Ok(Prepared::Json(bytes))
+        let context = ClientContext {
+            user_agent: client.user_agent,
+            ip: client.ip,
+        };
+        Ok(Prepared::Json(bytes, context))
     })
     .await?;
     Ok(stored(&receipt))
@@ -44,7 +49,11 @@ pub(crate) async fn bulk(
 ) -> Result<Response, ApiError> {
     let outcomes = with_body(&state, &headers, body, move |store, bytes| {
         check_origins(store, bytes, client.origin.as_deref(), true)?;
-        Ok(store.collect_batch_json(bytes)?)
+        let defaults = ContextDefaults {
+            user_agent: client.user_agent.as_deref(),
+            ip: client.ip.as_deref(),
+        };
+        Ok(store.collect_batch_json_with(bytes, defaults)?)
     })
     .await?;
     Ok(batch_response(

@@ -16,12 +16,11 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use parking_lot::Mutex;
-use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use super::collect::refused;
 use super::error::ApiError;
-use crate::{NewEvent, Receipt, Store};
+use crate::{ContextDefaults, NewEvent, Receipt, Store};
 
 /// The most requests collected in one group.
 const GROUP_MAX: usize = 512;
@@ -34,8 +33,26 @@ const WORKERS_MAX: usize = 2;
 pub(crate) enum Prepared {
     /// A typed event (Segment calls), with the payload quarantined if refused.
     Event(NewEvent, Bytes),
-    /// A Firstparty JSON payload.
-    Json(Bytes),
+    /// A Firstparty JSON payload, with the request's User-Agent and client IP
+    /// for the context fields it does not set.
+    Json(Bytes, ClientContext),
+}
+
+/// What a request adds to its event's context (`userAgent`, `ip`) when the
+/// payload has none.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ClientContext {
+    pub(crate) user_agent: Option<String>,
+    pub(crate) ip: Option<String>,
+}
+
+impl ClientContext {
+    fn defaults(&self) -> ContextDefaults<'_> {
+        ContextDefaults {
+            user_agent: self.user_agent.as_deref(),
+            ip: self.ip.as_deref(),
+        }
+    }
 }
 
 /// Turns a request into its event, on the worker (parsing is CPU work).
@@ -131,7 +148,7 @@ impl Ingest {
                     event_slots.push((answers.len(), payload));
                     events.push(event);
                 }
-                Ok(Prepared::Json(bytes)) => json.push((answers.len(), bytes)),
+                Ok(Prepared::Json(bytes, client)) => json.push((answers.len(), bytes, client)),
                 Err(e) => {
                     let _ = reply.send(Err(e));
                     continue;
@@ -173,81 +190,31 @@ impl Ingest {
         }
     }
 
-    /// Firstparty payloads: those that are one JSON object each are collected
-    /// together as a JSON batch (in chunks within the batch limits); any other
-    /// body alone, for its precise error.
-    fn collect_json(&self, payloads: Vec<(usize, Bytes)>, outcomes: &mut [Option<Outcome>]) {
-        let limits = self.store.limits();
-        let mut chunk: Vec<(usize, Bytes)> = Vec::new();
-        let mut chunk_bytes = 2;
-        for (slot, bytes) in payloads {
-            if !is_one_object(&bytes) {
-                outcomes[slot] = Some(self.store.collect_json(&bytes).map_err(ApiError::from));
-                continue;
-            }
-            let full = chunk_bytes + bytes.len() + 1 > limits.batch_bytes_max
-                || chunk.len() == limits.batch_events_max;
-            if full && !chunk.is_empty() {
-                self.collect_json_chunk(std::mem::take(&mut chunk), outcomes);
-                chunk_bytes = 2;
-            }
-            chunk_bytes += bytes.len() + 1;
-            chunk.push((slot, bytes));
-        }
-        if !chunk.is_empty() {
-            self.collect_json_chunk(chunk, outcomes);
-        }
-    }
-
-    fn collect_json_chunk(&self, chunk: Vec<(usize, Bytes)>, outcomes: &mut [Option<Outcome>]) {
-        if let [(slot, bytes)] = chunk.as_slice() {
-            outcomes[*slot] = Some(self.store.collect_json(bytes).map_err(ApiError::from));
+    /// Firstparty payloads, collected in one call, each with its request's
+    /// context defaults.
+    fn collect_json(
+        &self,
+        payloads: Vec<(usize, Bytes, ClientContext)>,
+        outcomes: &mut [Option<Outcome>],
+    ) {
+        if payloads.is_empty() {
             return;
         }
-        let mut array =
-            Vec::with_capacity(chunk.iter().map(|(_, b)| b.len() + 1).sum::<usize>() + 2);
-        array.push(b'[');
-        for (i, (_, bytes)) in chunk.iter().enumerate() {
-            if i > 0 {
-                array.push(b',');
-            }
-            array.extend_from_slice(bytes);
-        }
-        array.push(b']');
-        match self.store.collect_batch_json(&array) {
+        let calls: Vec<(&[u8], ContextDefaults<'_>)> = payloads
+            .iter()
+            .map(|(_, bytes, client)| (bytes.as_ref(), client.defaults()))
+            .collect();
+        match self.store.collect_json_payloads(&calls) {
             Ok(results) => {
-                for ((slot, _), result) in chunk.iter().zip(results) {
+                for ((slot, _, _), result) in payloads.iter().zip(results) {
                     outcomes[*slot] = Some(result.map_err(ApiError::from));
                 }
             }
             Err(e) => {
-                for (slot, _) in &chunk {
+                for (slot, _, _) in &payloads {
                     outcomes[*slot] = Some(Err(ApiError::of(&e)));
                 }
             }
         }
-    }
-}
-
-/// Whether `bytes` is exactly one JSON object (so that joining such bodies
-/// into an array can never change what any of them says).
-fn is_one_object(bytes: &[u8]) -> bool {
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    first == Some(&b'{') && serde_json::from_slice::<&RawValue>(bytes).is_ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_whole_objects_are_joined() {
-        assert!(is_one_object(br#" {"event":"A B","write_key":"k"} "#));
-        assert!(!is_one_object(
-            br#"{"a":1},{"event":"Injected","write_key":"k"}"#
-        ));
-        assert!(!is_one_object(br#"1},{"event":"Injected""#));
-        assert!(!is_one_object(br#"[{"a":1}]"#));
-        assert!(!is_one_object(b"{"));
     }
 }

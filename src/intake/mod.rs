@@ -4,10 +4,12 @@
 
 mod batch;
 mod builder;
+mod defaults;
 mod payload;
 mod value;
 
 pub(crate) use batch::split_batch;
 pub(crate) use builder::check_built;
 pub use builder::{EventBatch, EventWriter, PropertyValue};
+pub use defaults::ContextDefaults;
 pub(crate) use payload::{RawEvent, parse_event};

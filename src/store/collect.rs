@@ -14,7 +14,7 @@ use super::prepare::{ClaimNote, CollectCall, Incoming, Prepared};
 use super::receipt::Receipt;
 use crate::error::{Error, Result};
 use crate::event::NewEvent;
-use crate::intake::{EventBatch, RawEvent, check_built, parse_event, split_batch};
+use crate::intake::{EventBatch, RawEvent, check_built};
 use crate::log::Batch;
 
 /// Encoded events above this size are appended as several atomic units.
@@ -64,7 +64,7 @@ thread_local! {
 
 /// Runs `f` with this thread's (cleared) scratch buffer, or a fresh one when a
 /// rule collects from inside a collect call.
-fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+pub(super) fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut scratch) => {
             scratch.clear();
@@ -115,57 +115,6 @@ impl Store {
         )
     }
 
-    /// Collects one event from its JSON payload (the Firstparty shape).
-    /// A refused payload is kept in the quarantine (see [`Store::rejected`]).
-    pub fn collect_json(&self, payload: &[u8]) -> Result<Receipt> {
-        let inner = &self.inner;
-        if inner.options.read_only {
-            return Err(Error::ReadOnly);
-        }
-        let result = with_scratch(|scratch| {
-            let event = parse_event(payload, &inner.options.limits, None, scratch)?;
-            let once = std::iter::once(Incoming::Json(event));
-            let mut out = self.collect_events(once, 1, scratch)?;
-            out.pop().unwrap_or(Err(Error::Closed))
-        });
-        if let Err(e) = &result {
-            self.quarantine(payload, e);
-        }
-        result
-    }
-
-    /// Collects a batch request: a JSON array of payloads, or
-    /// `{"batch": [...], "write_key": "..."}` (the key applies to items without
-    /// one). One outcome per item, with its index; refused items are quarantined.
-    pub fn collect_batch_json(&self, request: &[u8]) -> Result<Vec<Result<Receipt>>> {
-        if self.inner.options.read_only {
-            return Err(Error::ReadOnly);
-        }
-        let limits = &self.inner.options.limits;
-        let batch = match split_batch(request, limits) {
-            Ok(batch) => batch,
-            Err(e) => {
-                self.quarantine(request, &e);
-                return Err(e);
-            }
-        };
-        let key = batch.write_key.as_deref();
-        let out = with_scratch(|scratch| {
-            let mut parsed: Vec<Result<Option<RawEvent<'_>>>> = batch
-                .items
-                .iter()
-                .map(|raw| parse_event(raw.get().as_bytes(), limits, key, scratch).map(Some))
-                .collect();
-            self.collect_parsed(&mut parsed, scratch)
-        })?;
-        for (outcome, item) in out.iter().zip(&batch.items) {
-            if let Err(e) = outcome {
-                self.quarantine(item.get().as_bytes(), e);
-            }
-        }
-        Ok(out)
-    }
-
     /// Collects the events of a batch built in place (see [`EventBatch`]): one
     /// outcome per event, in order, as [`collect_batch`](Self::collect_batch).
     /// The batch is emptied (its buffers kept for the next one).
@@ -189,7 +138,7 @@ impl Store {
     /// Collects the events that parsed (or were built) without error, in one
     /// call, and puts the outcomes of all of them in order: an error where one
     /// failed to parse, the receipt (or collection error) of the others.
-    fn collect_parsed<'e>(
+    pub(super) fn collect_parsed<'e>(
         &self,
         parsed: &mut [Result<Option<RawEvent<'e>>>],
         scratch: &[u8],
@@ -209,17 +158,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Keeps a refused payload, with the reason, in the quarantine.
-    pub(crate) fn quarantine(&self, payload: &[u8], error: &Error) {
-        let inner = &self.inner;
-        inner.counters.rejected.fetch_add(1, Ordering::Relaxed);
-        let cut = inner.options.limits.event_bytes_max;
-        inner
-            .quarantine
-            .record(payload, &error.to_string(), inner.now_ms(), cut);
-    }
-
-    fn collect_events<'e>(
+    pub(super) fn collect_events<'e>(
         &self,
         events: impl Iterator<Item = Incoming<'e>>,
         n: usize,

@@ -2,6 +2,7 @@
 //! together. It holds no storage logic of its own.
 
 mod collect;
+mod json;
 mod lifecycle;
 mod options;
 mod prepare;

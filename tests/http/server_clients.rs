@@ -180,12 +180,37 @@ fn client_ip_and_user_agent() {
         let own =
             br#"{"event":"C D","userId":"u","context":{"ip":"198.51.100.1","userAgent":"mine"}}"#;
         assert_eq!(post(&server.url("/v1/track"), &headers, own).status, 200);
+        // The Firstparty endpoints too: one payload, and a bulk request.
+        let key = &sources[0].1;
+        let one = format!(r#"{{"event":"E F","write_key":"{key}","context":{{"locale":"de"}}}}"#);
+        let r = post(&server.url("/events/track"), &headers, one.as_bytes());
+        assert_eq!(r.status, 200, "{r:?}");
+        let bulk = format!(
+            r#"{{"write_key":"{key}","batch":[{{"event":"G H"}},{{"event":"I J","context":{{"ip":"198.51.100.2"}}}}]}}"#
+        );
+        let r = post(&server.url("/events/track/bulk"), &headers, bulk.as_bytes());
+        assert_eq!(r.status, 200, "{r:?}");
         let stored = events(&server);
         assert_eq!(stored[0]["context"]["userAgent"], "Mozilla/5.0 (test)");
         assert_eq!(stored[0]["context"]["ip"].as_str(), expected_ip);
         // The client's own values win.
         assert_eq!(stored[1]["context"]["ip"], "198.51.100.1");
         assert_eq!(stored[1]["context"]["userAgent"], "mine");
+        for (i, ip) in [
+            (2, expected_ip),
+            (3, expected_ip),
+            (4, Some("198.51.100.2")),
+        ] {
+            assert_eq!(
+                stored[i]["context"]["userAgent"], "Mozilla/5.0 (test)",
+                "{i}"
+            );
+            assert_eq!(stored[i]["context"]["ip"].as_str(), ip, "{i}");
+        }
+        assert_eq!(
+            stored[2]["context"]["locale"], "de",
+            "other context fields stay"
+        );
     }
 }
 
