@@ -77,6 +77,21 @@ pub enum Error {
         cause: String,
     },
 
+    /// The disk has no room for a new segment, even a reduced one. Nothing of
+    /// the refused batch beyond what was acknowledged was written, the store is
+    /// not poisoned, and writes resume once space is freed (each append, and
+    /// [`Store::check_writable`](crate::Store::check_writable), tries again).
+    #[error(
+        "no space left in {dir} for a new segment: at least {needed} bytes are needed; free \
+         space (or use smaller segments) and writes resume"
+    )]
+    DiskFull {
+        /// The store directory.
+        dir: PathBuf,
+        /// The smallest segment the store would start.
+        needed: u64,
+    },
+
     /// The store has been closed.
     #[error("the store is closed")]
     Closed,
@@ -278,6 +293,11 @@ impl Error {
         }
     }
 
+    /// True for an I/O error saying the disk (or the user's quota) is full.
+    pub(crate) fn is_out_of_space(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if io_out_of_space(source))
+    }
+
     /// A corruption error at `offset` of `file`.
     pub(crate) fn corrupt(
         file: impl Into<PathBuf>,
@@ -319,6 +339,7 @@ impl Error {
             Error::Corrupt { .. } | Error::UnsupportedVersion { .. } => ErrorKind::Corrupt,
             Error::Locked { .. }
             | Error::Poisoned { .. }
+            | Error::DiskFull { .. }
             | Error::Closed
             | Error::ReadOnly
             | Error::InUse { .. }
@@ -351,6 +372,7 @@ impl Error {
                 "store_unavailable"
             }
             Error::UpgradeNeeded { .. } => "upgrade_needed",
+            Error::DiskFull { .. } => "disk_full",
             Error::InUse { .. } => "in_use",
             Error::Export { .. } => "export_failed",
             Error::InvalidEvent { .. } => "invalid_event",
@@ -380,4 +402,13 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// ENOSPC or EDQUOT.
+pub(crate) fn io_out_of_space(e: &io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    e.kind() == io::ErrorKind::StorageFull
+        || e.kind() == io::ErrorKind::QuotaExceeded
+        || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT))
 }

@@ -106,5 +106,5 @@ pub use query::{
 pub use rules::parse_rules_toml;
 pub use rules::{FnRule, Rule, RuleSpec, Scope, Verdict, load_rules_file, parse_rules_json};
 pub use segment::{RecoveryMode, TailRepair};
-pub use store::{Options, Problem, Receipt, SourceStats, Stats, Store, VerifyReport};
+pub use store::{Options, Problem, Readiness, Receipt, SourceStats, Stats, Store, VerifyReport};
 pub use time::{format_rfc3339, parse_rfc3339, parse_time};

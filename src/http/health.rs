@@ -2,7 +2,8 @@
 //! always 200 `{"status": "ok"}`) and `GET /readyz` (the collector takes
 //! events now: 200 `{"status": "ready"}`, else 503 `not_ready` with the reason:
 //! `shutting_down`, or the store refusing writes: `poisoned` after a failed
-//! write or fsync (a full disk), `closed`, `read_only`).
+//! write or fsync, `disk_full` (no room for a new segment), `closed`,
+//! `read_only`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -43,12 +44,8 @@ fn not_ready_reason(state: &AppState) -> Option<(&'static str, String)> {
     if state.shutting_down.load(Ordering::Relaxed) {
         return Some(("shutting_down", "the server is shutting down".to_owned()));
     }
-    let e = state.store.check_writable().err()?;
-    let reason = match e {
-        crate::Error::Poisoned { .. } => "poisoned",
-        crate::Error::Closed => "closed",
-        crate::Error::ReadOnly => "read_only",
-        _ => e.code(),
-    };
-    Some((reason, format!("the store refuses writes: {e}")))
+    let readiness = state.store.readiness();
+    let reason = readiness.reason?;
+    let message = readiness.message.unwrap_or_default();
+    Some((reason, format!("the store refuses writes: {message}")))
 }

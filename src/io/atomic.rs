@@ -22,10 +22,14 @@ pub(crate) fn write_atomic(fs: &dyn Vfs, dir: &Path, path: &Path, bytes: &[u8]) 
     let file = fs
         .open(&tmp, OpenMode::CreateTruncate)
         .map_err(|e| Error::io(&tmp, e))?;
-    file.write_all_at(bytes, 0)
-        .map_err(|e| Error::io(&tmp, e))?;
-    file.sync_data().map_err(|e| Error::io(&tmp, e))?;
+    let written = file.write_all_at(bytes, 0).and_then(|()| file.sync_data());
     drop(file);
+    if let Err(e) = written {
+        // Best effort (the next open removes leftovers): a full disk gets the
+        // bytes back at once.
+        let _ = fs.remove(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
     fs.rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     fs.sync_dir(dir).map_err(|e| Error::io(dir, e))
 }

@@ -108,6 +108,10 @@ impl Vfs for FaultyFs {
         self.inner.sync_dir(dir)
     }
 
+    fn free_space(&self, dir: &Path) -> io::Result<Option<u64>> {
+        self.inner.free_space(dir)
+    }
+
     fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>> {
         self.shared.tick("try_lock")?;
         self.inner.try_lock(dir)

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -33,6 +34,41 @@ pub enum CrashMode {
 #[derive(Clone, Default)]
 pub struct MemFs {
     state: Arc<Mutex<State>>,
+    space: Arc<Space>,
+}
+
+/// The simulated disk's size: growing files past it fails with ENOSPC.
+#[derive(Default)]
+struct Space {
+    /// The disk's size in bytes (0: unlimited).
+    capacity: AtomicU64,
+    /// The bytes of every file.
+    used: AtomicU64,
+}
+
+impl Space {
+    /// Accounts a file going from `from` to `to` bytes; growing past the
+    /// capacity fails (nothing changes).
+    fn resize(&self, from: usize, to: usize) -> io::Result<()> {
+        let (from, to) = (from as u64, to as u64);
+        if to <= from {
+            self.used.fetch_sub(from - to, Ordering::AcqRel);
+            return Ok(());
+        }
+        let capacity = self.capacity.load(Ordering::Acquire);
+        let grown = self
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                let after = used.checked_add(to - from)?;
+                (capacity == 0 || after <= capacity).then_some(after)
+            });
+        grown.map(|_| ()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::StorageFull,
+                "no space left on the simulated disk",
+            )
+        })
+    }
 }
 
 #[derive(Default)]
@@ -53,6 +89,20 @@ impl MemFs {
     /// An empty file system.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Limits the disk to `bytes` (the sum of every file's length; `None`:
+    /// unlimited). Growing a file past it fails with ENOSPC; lowering it below
+    /// what is used fills the disk.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        // 0 stands for unlimited, so a disk of no bytes is a disk of one.
+        let capacity = bytes.map_or(0, |b| b.max(1));
+        self.space.capacity.store(capacity, Ordering::Release);
+    }
+
+    /// The bytes of every file.
+    pub fn used_bytes(&self) -> u64 {
+        self.space.used.load(Ordering::Acquire)
     }
 
     /// The file system as a disk would hold it after a power loss now: synced data
@@ -85,6 +135,11 @@ impl MemFs {
                 }),
             );
         }
+        let used: usize = files.values().map(|f| f.data.read().len()).sum();
+        let space = Space {
+            capacity: AtomicU64::new(self.space.capacity.load(Ordering::Acquire)),
+            used: AtomicU64::new(used as u64),
+        };
         MemFs {
             state: Arc::new(Mutex::new(State {
                 durable_names: files.clone(),
@@ -92,6 +147,7 @@ impl MemFs {
                 dirs: state.dirs.clone(),
                 locks: HashSet::new(),
             })),
+            space: Arc::new(space),
         }
     }
 
@@ -104,6 +160,11 @@ impl MemFs {
     /// Replaces the bytes of a file, as if durable (for tests that damage files).
     pub fn write(&self, path: &Path, bytes: Vec<u8>) {
         let mut state = self.state.lock();
+        let before = state.files.get(path).map_or(0, |f| f.data.read().len());
+        self.space.used.fetch_sub(before as u64, Ordering::AcqRel);
+        self.space
+            .used
+            .fetch_add(bytes.len() as u64, Ordering::AcqRel);
         let file = Arc::new(MemFile {
             data: RwLock::new(bytes.clone()),
             synced: Mutex::new(bytes),
@@ -289,7 +350,10 @@ impl Vfs for MemFs {
                 ));
             }
             (OpenMode::CreateTruncate, Some(file)) => {
-                file.data.write().clear();
+                let mut data = file.data.write();
+                self.space.resize(data.len(), 0)?;
+                data.clear();
+                drop(data);
                 file
             }
             (OpenMode::CreateNew | OpenMode::CreateTruncate, None) => {
@@ -303,23 +367,23 @@ impl Vfs for MemFs {
         Ok(Arc::new(MemHandle {
             file,
             writable: mode != OpenMode::ReadOnly,
+            space: self.space.clone(),
         }))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let mut state = self.state.lock();
         let file = state.files.remove(from).ok_or_else(|| not_found(from))?;
-        state.files.insert(to.to_path_buf(), file);
+        if let Some(replaced) = state.files.insert(to.to_path_buf(), file) {
+            self.space.resize(replaced.data.read().len(), 0)?;
+        }
         Ok(())
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         let mut state = self.state.lock();
-        state
-            .files
-            .remove(path)
-            .map(|_| ())
-            .ok_or_else(|| not_found(path))
+        let file = state.files.remove(path).ok_or_else(|| not_found(path))?;
+        self.space.resize(file.data.read().len(), 0)
     }
 
     fn exists(&self, path: &Path) -> bool {
@@ -341,6 +405,11 @@ impl Vfs for MemFs {
             }
         }
         Ok(())
+    }
+
+    fn free_space(&self, _dir: &Path) -> io::Result<Option<u64>> {
+        let capacity = self.space.capacity.load(Ordering::Acquire);
+        Ok((capacity > 0).then(|| capacity.saturating_sub(self.used_bytes())))
     }
 
     fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>> {
@@ -369,6 +438,16 @@ impl Drop for MemLock {
 struct MemHandle {
     file: Arc<MemFile>,
     writable: bool,
+    space: Arc<Space>,
+}
+
+impl MemHandle {
+    /// Resizes the file's bytes to `len`, if the disk has room.
+    fn resize(&self, data: &mut Vec<u8>, len: usize) -> io::Result<()> {
+        self.space.resize(data.len(), len)?;
+        data.resize(len, 0);
+        Ok(())
+    }
 }
 
 impl MemHandle {
@@ -411,7 +490,7 @@ impl VFile for MemHandle {
         let start = to_usize(offset)?;
         let end = start + buf.len();
         if data.len() < end {
-            data.resize(end, 0);
+            self.resize(&mut data, end)?;
         }
         data[start..end].copy_from_slice(buf);
         Ok(())
@@ -428,15 +507,15 @@ impl VFile for MemHandle {
         let mut data = self.file.data.write();
         let len = to_usize(len)?;
         if data.len() < len {
-            data.resize(len, 0);
+            self.resize(&mut data, len)?;
         }
         Ok(())
     }
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.check_writable()?;
-        self.file.data.write().resize(to_usize(len)?, 0);
-        Ok(())
+        let len = to_usize(len)?;
+        self.resize(&mut self.file.data.write(), len)
     }
 
     fn len(&self) -> io::Result<u64> {

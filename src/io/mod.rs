@@ -74,6 +74,11 @@ pub trait Vfs: Send + Sync + 'static {
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     /// Takes the exclusive lock of `dir`; `Ok(None)` when someone else holds it.
     fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>>;
+    /// The bytes free for files in `dir`'s file system, when known.
+    fn free_space(&self, dir: &Path) -> io::Result<Option<u64>> {
+        let _ = dir;
+        Ok(None)
+    }
 }
 
 /// An open file.

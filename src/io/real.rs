@@ -61,6 +61,11 @@ impl Vfs for RealFs {
         File::open(dir)?.sync_all()
     }
 
+    fn free_space(&self, dir: &Path) -> io::Result<Option<u64>> {
+        let stat = rustix::fs::statvfs(dir)?;
+        Ok(Some(stat.f_bavail.saturating_mul(stat.f_frsize)))
+    }
+
     fn try_lock(&self, dir: &Path) -> io::Result<Option<LockGuard>> {
         let file = OpenOptions::new()
             .read(true)

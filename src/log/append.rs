@@ -4,11 +4,9 @@
 
 use std::sync::Arc;
 
-use parking_lot::RwLock;
-
 use super::{Appended, Batch, Durability, Log, SegmentHandle, Writer};
 use crate::error::{Error, Result};
-use crate::index::{ActiveIndex, SealedIndex, SegmentFacts, SegmentIndex, encode_index_file};
+use crate::index::{SealedIndex, SegmentFacts, SegmentIndex, encode_index_file};
 use crate::segment::{Segment, Trailer, index_file_name};
 
 impl Log {
@@ -43,6 +41,10 @@ impl Log {
     }
 
     pub(super) fn append_locked(&self, writer: &mut Writer, batch: &mut Batch) -> Result<Appended> {
+        if writer.active.segment.is_sealed() {
+            // The disk was full when the last segment was sealed.
+            self.start_segment(writer)?;
+        }
         let first_seq = writer.next_seq;
         let room = Segment::room_for_records(self.config.segment_bytes);
         let n = batch.len();
@@ -63,6 +65,14 @@ impl Log {
             // the prefix that fits as one unit, then continue in a new segment.
             let j = batch.fitting_from(i, free);
             if j == i {
+                let reduced = writer.active.segment.capacity() < self.config.segment_bytes;
+                if empty && reduced && batch.record_len(i) as u64 <= room {
+                    // It fits a segment of the configured size: a matter of space.
+                    return Err(Error::DiskFull {
+                        dir: self.dir.clone(),
+                        needed: self.config.segment_bytes,
+                    });
+                }
                 if empty {
                     return Err(Error::TooLarge {
                         what: "record",
@@ -134,32 +144,31 @@ impl Log {
             .inspect_err(|e| self.poison_on_storage_failure(e))
     }
 
+    /// Seals the active segment (unless a full disk left it sealed already)
+    /// and starts a new one.
     pub(super) fn roll_locked(&self, writer: &mut Writer) -> Result<()> {
-        let old = writer.active.clone();
-        let now = self.now_ms();
-        let trailer = old.segment.seal(now)?;
-        let sealed_index = self.write_index(&old, trailer_facts(&trailer))?;
-        *old.index.write() = SegmentIndex::Sealed(sealed_index);
+        if !writer.active.segment.is_sealed() {
+            self.seal_active(writer)?;
+        }
+        self.start_segment(writer)
+    }
+
+    /// Seals the active segment and writes its index file. On a full disk the
+    /// index stays in memory (it is complete; the next open writes the file).
+    fn seal_active(&self, writer: &Writer) -> Result<()> {
+        let old = &writer.active;
+        let trailer = old.segment.seal(self.now_ms())?;
         self.sync.mark(trailer.last_seq);
-        let segment = Segment::create(
-            &*self.fs,
-            &self.dir,
-            writer.next_seq,
-            self.config.segment_bytes,
-            self.store_id,
-            now,
-        )?;
-        let handle = Arc::new(SegmentHandle {
-            segment,
-            index: RwLock::new(SegmentIndex::Active(ActiveIndex::new())),
-        });
-        self.push_segment(handle.clone());
-        writer.active = handle;
+        match self.write_index(old, trailer_facts(&trailer)) {
+            Ok(sealed_index) => *old.index.write() = SegmentIndex::Sealed(sealed_index),
+            Err(e) if e.is_out_of_space() => {}
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
     /// Adds a segment at the end of the list readers see.
-    fn push_segment(&self, handle: Arc<SegmentHandle>) {
+    pub(super) fn push_segment(&self, handle: Arc<SegmentHandle>) {
         let mut segments = self.segments.write();
         let mut list = Vec::with_capacity(segments.len() + 1);
         list.extend(segments.iter().cloned());

@@ -41,7 +41,9 @@ impl Log {
         let mut writer = self.writer.lock();
         self.check_writable()?;
         let oldest = writer.active.index.read().min_received();
-        if writer.active.segment.record_count() == 0 || oldest.is_none_or(|t| t >= cutoff_ms) {
+        let active = &writer.active.segment;
+        if active.is_sealed() || active.record_count() == 0 || oldest.is_none_or(|t| t >= cutoff_ms)
+        {
             return Ok(false);
         }
         self.roll_locked(&mut writer)
@@ -56,7 +58,7 @@ impl Log {
         let mut writer = self.writer.lock();
         self.check_writable()?;
         let active = &writer.active.segment;
-        if active.record_count() == 0 || active.first_seq() > seq {
+        if active.is_sealed() || active.record_count() == 0 || active.first_seq() > seq {
             return Ok(false);
         }
         self.roll_locked(&mut writer)

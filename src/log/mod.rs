@@ -15,6 +15,7 @@ mod durability;
 mod hidden;
 mod lifecycle;
 mod open;
+mod space;
 mod sync;
 mod tail;
 
@@ -264,11 +265,15 @@ impl Log {
             return Ok(());
         }
         let writer = self.writer.lock();
-        let result = writer
-            .active
-            .segment
-            .sync()
-            .and_then(|()| writer.active.segment.trim());
+        let active = &writer.active.segment;
+        // A sealed active segment (the disk was full) keeps its trailer.
+        let result = active.sync().and_then(|()| {
+            if active.is_sealed() {
+                Ok(())
+            } else {
+                active.trim()
+            }
+        });
         if let Err(e) = &result {
             self.poison(e);
         } else {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::durability::{Stopper, SyncState};
+use super::space::NewSegment;
 use super::{Durability, Log, LogConfig, SegmentHandle, Writer};
 use crate::codec::body_name;
 use crate::error::{Error, Result};
@@ -319,14 +320,23 @@ impl Opening {
                 path: self.dir.clone(),
             });
         }
-        let segment = Segment::create(
-            &*self.fs,
-            &self.dir,
-            self.next_seq.unwrap_or(self.config.log_start),
-            self.config.segment_bytes,
-            self.store_id,
-            self.config.clock.now_ms(),
-        )?;
+        let created = NewSegment {
+            fs: &*self.fs,
+            dir: &self.dir,
+            first_seq: self.next_seq.unwrap_or(self.config.log_start),
+            capacity: self.config.segment_bytes,
+            store_id: self.store_id,
+            now_ms: self.config.clock.now_ms(),
+        }
+        .create_fitting();
+        let segment = match created {
+            // The disk is full: the last sealed segment stands in, and the
+            // first append (or readiness check) with room starts a new one.
+            Err(Error::DiskFull { .. }) if !self.handles.is_empty() => {
+                return self.handles.pop().ok_or(Error::Closed);
+            }
+            other => other?,
+        };
         Ok(Arc::new(SegmentHandle {
             segment,
             index: RwLock::new(SegmentIndex::Active(ActiveIndex::new())),
@@ -425,8 +435,13 @@ fn load_sealed(
         return Ok(handle(segment, SegmentIndex::Active(active)));
     }
     let bytes = encode_index_file(&active, facts, names);
-    let index = write_index_file(fs, dir, &path, &bytes, facts)?;
-    Ok(handle(segment, SegmentIndex::Sealed(index)))
+    match write_index_file(fs, dir, &path, &bytes, facts) {
+        Ok(index) => Ok(handle(segment, SegmentIndex::Sealed(index))),
+        // A full disk: the rebuilt index serves from memory; a later open
+        // with room writes the file.
+        Err(e) if e.is_out_of_space() => Ok(handle(segment, SegmentIndex::Active(active))),
+        Err(e) => Err(e),
+    }
 }
 
 fn try_map_index(

@@ -137,7 +137,15 @@ impl Segment {
         let path = dir.join(segment_file_name(first_seq));
         let io = |e| Error::io(&path, e);
         let file = fs.open(&path, OpenMode::CreateNew).map_err(io)?;
-        file.allocate(capacity).map_err(io)?;
+        if let Err(e) = file.allocate(capacity) {
+            if crate::error::io_out_of_space(&e) {
+                // Nothing was written: remove the file, so that a smaller
+                // segment, or this one once space is freed, can be created.
+                drop(file);
+                fs.remove(&path).map_err(io)?;
+            }
+            return Err(io(e));
+        }
         let header = SegmentHeader {
             version: SEGMENT_VERSION,
             first_seq,

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::format::TRAILER_BYTES;
 use super::scan::{self, Layout, Scan, Stop};
 use super::{Parts, Recovered, RecoveryMode, Segment, TailRepair};
 use crate::error::{Error, Result};
@@ -41,7 +42,7 @@ impl Segment {
         };
         let file = how.fs.open(how.path, open_mode).map_err(io)?;
         let len = file.len().map_err(io)?;
-        let header = match Self::read_header(&*file, how.path, len) {
+        let mut header = match Self::read_header(&*file, how.path, len) {
             Ok(Some(header)) => header,
             Ok(None) => return Ok(Recovered::Uninitialised),
             Err(e) if e.is_corruption() && how.never_initialised(&*file, len)? => {
@@ -56,8 +57,12 @@ impl Segment {
         }
         let (found, repair) = how.scan(&*file, len, &mut each)?;
         let map_len = if how.writable {
-            how.restore_space(&*file, found.end, repair.is_some(), len, header.capacity)?;
-            header.capacity
+            let capacity =
+                how.restore_space(&*file, found.end, repair.is_some(), len, header.capacity)?;
+            // Short of space, the segment is full at its current length: the
+            // first append seals it and starts one that fits.
+            header.capacity = capacity;
+            capacity
         } else {
             len
         };
@@ -210,6 +215,8 @@ impl Recovery<'_> {
 
     /// The writer cuts the damage (a shorter future record must never be followed
     /// by stale valid-looking bytes) and reserves the capacity again, durably.
+    /// Returns the capacity the segment has now: on a disk too full to reserve
+    /// it again, the length it keeps (its records and room for the seal trailer).
     fn restore_space(
         &self,
         file: &dyn VFile,
@@ -217,15 +224,26 @@ impl Recovery<'_> {
         cut: bool,
         len: u64,
         capacity: u64,
-    ) -> Result<()> {
+    ) -> Result<u64> {
         let io = |e| Error::io(self.path, e);
         if cut {
             file.set_len(end as u64).map_err(io)?;
         }
-        if cut || len < capacity {
-            file.allocate(capacity).map_err(io)?;
-            file.sync_data().map_err(io)?;
+        if !cut && len >= capacity {
+            return Ok(capacity);
         }
-        Ok(())
+        let kept = match file.allocate(capacity) {
+            Ok(()) => capacity,
+            Err(e) if crate::error::io_out_of_space(&e) => {
+                let full = (end + TRAILER_BYTES) as u64;
+                if cut || len < full {
+                    file.set_len(full).map_err(io)?;
+                }
+                full
+            }
+            Err(e) => return Err(io(e)),
+        };
+        file.sync_data().map_err(io)?;
+        Ok(kept)
     }
 }

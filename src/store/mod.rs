@@ -20,7 +20,7 @@ use parking_lot::{Mutex, RwLock};
 
 pub use options::Options;
 pub use receipt::Receipt;
-pub use stats::{SourceStats, Stats};
+pub use stats::{Readiness, SourceStats, Stats};
 pub use verify::{Problem, VerifyReport};
 
 use crate::catalog::{Catalog, Source};
@@ -174,6 +174,12 @@ impl Store {
         Self::open_with(path, Options::default().read_only())
     }
 
+    /// [`Store::open_read_only`] with options (its file system, clock, recovery
+    /// mode; the write-side options do not apply).
+    pub fn open_read_only_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        Self::open_with(path, options.read_only())
+    }
+
     /// True for a store opened with [`Store::open_read_only`].
     pub fn is_read_only(&self) -> bool {
         self.inner.options.read_only
@@ -289,10 +295,12 @@ impl Store {
     }
 
     /// Why a write would fail now, if it would: `Ok` when the store takes writes;
-    /// else the error (`Closed`, `ReadOnly`, or `Poisoned` after a failed write or
-    /// fsync). A health check for servers (`/readyz`).
+    /// else the error (`Closed`, `ReadOnly`, `Poisoned` after a failed write or
+    /// fsync, or `DiskFull` when there is no room for a new segment). A health
+    /// check for servers (`/readyz`). After `DiskFull` it tries again to start
+    /// a segment, so it turns `Ok` (and writes resume) once space is freed.
     pub fn check_writable(&self) -> Result<()> {
-        self.inner.log.check_writable()
+        self.inner.log.readiness()
     }
 
     /// Sets the naming policy of the store (`source: None`) or of one source.

@@ -82,6 +82,45 @@ pub struct Stats {
     pub suppressed: u64,
     /// Why the last background maintenance pass failed, until one succeeds.
     pub maintenance_error: Option<String>,
+    /// Whether the store takes writes now (what `GET /readyz` answers).
+    pub readiness: Readiness,
+    /// Bytes free on the store's file system (`None` when not known).
+    pub disk_free_bytes: Option<u64>,
+}
+
+/// Whether the store takes writes now, and if not, why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// True when an append would be attempted now.
+    pub ready: bool,
+    /// Why not: `poisoned` (a write or fsync failed; reopen), `disk_full` (no
+    /// room for a new segment; writes resume once space is freed), `closed`,
+    /// `read_only` (a read-only open).
+    pub reason: Option<&'static str>,
+    /// The error an append would get.
+    pub message: Option<String>,
+}
+
+impl Readiness {
+    fn of(check: crate::Result<()>) -> Readiness {
+        match check {
+            Ok(()) => Readiness {
+                ready: true,
+                reason: None,
+                message: None,
+            },
+            Err(e) => Readiness {
+                ready: false,
+                reason: Some(match e {
+                    crate::Error::Poisoned { .. } => "poisoned",
+                    crate::Error::Closed => "closed",
+                    crate::Error::ReadOnly => "read_only",
+                    _ => e.code(),
+                }),
+                message: Some(e.to_string()),
+            },
+        }
+    }
 }
 
 /// A time as RFC 3339 text (or null).
@@ -110,6 +149,12 @@ fn dropped<S: Serializer>(counts: &[(String, u64)], s: S) -> Result<S::Ok, S::Er
 }
 
 impl Store {
+    /// Whether the store takes writes now: [`Store::check_writable`] as a
+    /// value (the reason a server's `/readyz` gives).
+    pub fn readiness(&self) -> Readiness {
+        Readiness::of(self.check_writable())
+    }
+
     /// Statistics: per source from the index (no record is read), per store from
     /// the segments, and the collection counters since the store was opened.
     pub fn stats(&self) -> Stats {
@@ -190,6 +235,8 @@ impl Store {
             suppressed_profiles: catalog.data.suppressions.len(),
             suppressed: counters.suppressed.load(Ordering::Relaxed),
             maintenance_error: inner.maintenance_error.lock().clone(),
+            readiness: self.readiness(),
+            disk_free_bytes: inner.log.fs().free_space(inner.log.dir()).ok().flatten(),
         }
     }
 }

@@ -185,6 +185,46 @@ fn undrained_reads_cannot_block_a_write() {
     assert_eq!((r.status, r.json()["events"].as_u64()), (200, Some(20_001)));
 }
 
+/// A full disk: writes answer 503 `disk_full` with a Retry-After, `/readyz`
+/// says `disk_full`, and both recover once space is freed, without a restart.
+#[test]
+fn readiness_and_writes_follow_a_full_disk() {
+    let fs = MemFs::new();
+    let store = Store::open_with(
+        "/mem",
+        options().segment_bytes(1 << 20).fs(Arc::new(fs.clone())),
+    )
+    .unwrap();
+    let key = store.create_source("Web").unwrap().write_key().to_owned();
+    fs.set_capacity(Some(fs.used_bytes() + (1 << 19)));
+    let server = Collector::start(store.clone(), HttpConfig::default().read_token(TOKEN));
+    let body = format!(
+        r#"{{"event":"A B","write_key":"{key}","properties":{{"pad":"{}"}}}}"#,
+        "x".repeat(2000)
+    );
+    let refused = (0..2000)
+        .map(|_| post_json(&server.url("/events/track"), &body))
+        .find(|r| r.status != 200)
+        .expect("the disk filled");
+    assert_eq!(refused.status, 503, "{refused:?}");
+    assert_eq!(refused.json()["error"], "disk_full", "{refused:?}");
+    let ready = get(&server.url("/readyz"), None);
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert_eq!(ready.json()["reason"], "disk_full", "{ready:?}");
+    let stats = get(&server.url("/v1/stats"), Some(TOKEN));
+    assert_eq!(
+        stats.json()["readiness"]["reason"],
+        "disk_full",
+        "{stats:?}"
+    );
+
+    fs.set_capacity(None);
+    let ready = get(&server.url("/readyz"), None);
+    assert_eq!(ready.status, 200, "{ready:?}");
+    let stored = post_json(&server.url("/events/track"), &body);
+    assert_eq!(stored.status, 200, "{stored:?}");
+}
+
 #[test]
 fn readiness_flips_on_poison_and_on_shutdown() {
     let faulty = FaultyFs::new(MemFs::new());

@@ -12,6 +12,7 @@ mod concurrent_append_read;
 mod corruption_sweep;
 mod crash_model;
 mod dedup_window;
+mod disk_full;
 mod durability_modes_power_loss;
 mod event_batch;
 mod fault_injection_loop;

@@ -13,6 +13,9 @@ use crate::output::{Table, bytes, thousands, time_or_dash};
 pub fn stats(dir: &Path, format: Format) -> CmdResult {
     let store = common::open_reader(dir)?;
     let stats = store.stats();
+    let segment_bytes = store
+        .segment_bytes()
+        .unwrap_or(firstlog::Options::SEGMENT_BYTES_DEFAULT);
     drop(store);
     with_stdout(|out| {
         if format == Format::Ndjson {
@@ -37,6 +40,9 @@ pub fn stats(dir: &Path, format: Format) -> CmdResult {
         if let Some(error) = &stats.maintenance_error {
             writeln!(out, "  last maintenance pass failed: {error}")?;
         }
+        if let Some(free) = stats.disk_free_bytes {
+            writeln!(out, "  {}", disk_line(free, segment_bytes))?;
+        }
         let mut table = Table::new(&[
             "id",
             "source",
@@ -58,6 +64,30 @@ pub fn stats(dir: &Path, format: Format) -> CmdResult {
         table.write(out, "  ")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the free space means for a writer, which reserves a segment at a time
+/// (smaller ones, down to 256 KiB, when space is short).
+fn disk_line(free: u64, segment_bytes: u64) -> String {
+    let smallest = segment_bytes.min(256 << 10);
+    let state = if free >= segment_bytes {
+        "room for new segments".to_owned()
+    } else if free >= smallest {
+        format!(
+            "short: new segments are smaller than {}",
+            bytes(segment_bytes)
+        )
+    } else {
+        format!(
+            "full: a writer refuses events (disk_full) once its segment is full; free at least {}",
+            bytes(smallest)
+        )
+    };
+    format!(
+        "disk: {} free, segments of {}: {state}",
+        bytes(free),
+        bytes(segment_bytes)
+    )
 }
 
 /// `verify`: exit status 1 when anything is damaged. It writes nothing (a

@@ -1,0 +1,98 @@
+//! Segments on a disk short of space: a new segment is created smaller when
+//! the configured size does not fit, and when not even the smallest fits the
+//! log keeps its sealed last segment as the active one and refuses appends
+//! with [`Error::DiskFull`] (never poisoned: nothing was written) until a
+//! later append, or a readiness check, finds room to start one.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use super::{Log, SegmentHandle, Writer};
+use crate::error::{Error, Result};
+use crate::index::{ActiveIndex, SegmentIndex};
+use crate::io::Vfs;
+use crate::segment::Segment;
+
+/// The smallest segment a log starts when space is short (or the configured
+/// size, if smaller).
+pub(super) const MIN_SEGMENT_BYTES: u64 = 256 << 10;
+
+/// What a new segment is made of.
+pub(super) struct NewSegment<'a> {
+    pub fs: &'a dyn Vfs,
+    pub dir: &'a Path,
+    pub first_seq: u64,
+    /// The configured size.
+    pub capacity: u64,
+    pub store_id: [u8; 16],
+    pub now_ms: i64,
+}
+
+impl NewSegment<'_> {
+    /// Creates the segment at its configured size or, when the disk has no
+    /// room for it, at the largest of a half, a quarter, ... that fits, down to
+    /// [`MIN_SEGMENT_BYTES`]; [`Error::DiskFull`] when none does.
+    pub(super) fn create_fitting(&self) -> Result<Segment> {
+        let floor = self.capacity.min(MIN_SEGMENT_BYTES);
+        let mut capacity = self.capacity;
+        loop {
+            match Segment::create(
+                self.fs,
+                self.dir,
+                self.first_seq,
+                capacity,
+                self.store_id,
+                self.now_ms,
+            ) {
+                Err(e) if e.is_out_of_space() => {
+                    if capacity <= floor {
+                        return Err(Error::DiskFull {
+                            dir: self.dir.to_path_buf(),
+                            needed: floor,
+                        });
+                    }
+                    capacity = (capacity / 2).max(floor);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Log {
+    /// Starts a new active segment at the writer's next sequence number.
+    pub(super) fn start_segment(&self, writer: &mut Writer) -> Result<()> {
+        let segment = NewSegment {
+            fs: &*self.fs,
+            dir: &self.dir,
+            first_seq: writer.next_seq,
+            capacity: self.config.segment_bytes,
+            store_id: self.store_id,
+            now_ms: self.now_ms(),
+        }
+        .create_fitting()?;
+        let handle = Arc::new(SegmentHandle {
+            segment,
+            index: RwLock::new(SegmentIndex::Active(ActiveIndex::new())),
+        });
+        self.push_segment(handle.clone());
+        writer.active = handle;
+        Ok(())
+    }
+
+    /// The error an append would get now, if any; when the disk was full,
+    /// first tries again to start a segment (so this is how writes resume
+    /// without an append, and how a readiness check sees space freed).
+    pub(crate) fn readiness(&self) -> Result<()> {
+        self.check_writable()?;
+        let mut writer = self.writer.lock();
+        self.check_writable()?;
+        if writer.active.segment.is_sealed() {
+            self.start_segment(&mut writer)
+                .inspect_err(|e| self.poison_on_storage_failure(e))?;
+        }
+        Ok(())
+    }
+}
