@@ -12,11 +12,15 @@
 //! Arguments: ADDR WRITE_KEY [CLIENTS=8] [SECONDS=10]. Exits 1 if any request
 //! failed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "support/http1.rs"]
+mod http1;
+use http1::read_response;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -91,28 +95,4 @@ fn client(
         i += 1;
     }
     Ok(())
-}
-
-/// Reads one response; returns its status.
-fn read_response(reader: &mut BufReader<TcpStream>) -> Result<u16, BoxError> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status: u16 = line.split(' ').nth(1).ok_or("no status line")?.parse()?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse()?;
-        }
-    }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
-    Ok(status)
 }

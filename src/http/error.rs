@@ -225,6 +225,9 @@ pub(crate) fn receipt_json(receipt: &Receipt) -> Value {
     if let Some(rule) = &receipt.dropped_by {
         body["dropped_by"] = Value::from(rule.as_str());
     }
+    if receipt.suppressed {
+        body["suppressed"] = Value::Bool(true);
+    }
     if let Some(w) = &receipt.naming {
         body["naming_warning"] = json!({
             "name": w.name,

@@ -287,3 +287,37 @@ fn a_path_prefix_moves_every_route() {
         1
     );
 }
+
+/// A suppressed profile's events are answered 200 with `"suppressed": true`
+/// (nothing stored, no sequence number), as Segment drops them; others store.
+#[test]
+fn a_suppressed_profile_is_answered_as_suppressed() {
+    let (store, sources) = mem_store_with_sources(&["Web"]);
+    let key = &sources[0].1;
+    store
+        .suppress_profile("spammer-9", firstlog::Scope::All)
+        .expect("suppress");
+    let server = Collector::start(store, HttpConfig::default().read_token(TOKEN));
+    let json = [("Content-Type", "application/json")];
+    let send = |profile: &str| {
+        let body =
+            format!(r#"{{"event":"Page Viewed","write_key":"{key}","profile_id":"{profile}"}}"#);
+        post(&server.url("/events/track"), &json, body.as_bytes())
+    };
+    let r = send("spammer-9");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.json()["suppressed"], true, "{r:?}");
+    assert!(r.json()["seq"].is_null(), "{r:?}");
+    let segment = post(
+        &server.url("/v1/track"),
+        &[("Authorization", &basic(key)), json[0]],
+        br#"{"userId":"spammer-9","event":"Page Viewed"}"#,
+    );
+    assert_eq!(segment.status, 200, "{segment:?}");
+    let ok = send("someone");
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(ok.json().get("suppressed").is_none(), "{ok:?}");
+    let stored = events(&server);
+    assert_eq!(stored.len(), 1, "only the other profile's event");
+    assert_eq!(stored[0]["profile_id"], "someone");
+}
