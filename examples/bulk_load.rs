@@ -176,7 +176,7 @@ fn properties(i: usize) -> serde_json::Value {
         "title": format!("Product {} - The Example Store", i % 997),
         "url": format!("https://shop.example.com/products/{}?utm_source=news", i % 997),
         "price": (i % 500) as f64 + 0.99,
-        "in_stock": i % 3 != 0,
+        "in_stock": !i.is_multiple_of(3),
     })
 }
 
