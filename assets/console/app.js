@@ -39,6 +39,7 @@
   }
 
   const nf = new Intl.NumberFormat('en-US');
+  const plural = (n, word) => `${nf.format(n)} ${word}${n === 1 ? '' : 's'}`;
   const num = (n) => (n === null || n === undefined ? '–' : nf.format(n));
   function bytes(n) {
     if (n === null || n === undefined) return '–';
@@ -291,7 +292,7 @@
         h(
           'details',
           {},
-          h('summary', {}, 'Write key, tracker snippet', s.naming_warnings.length ? ` and ${s.naming_warnings.length} naming warnings` : ''),
+          h('summary', {}, 'Write key, tracker snippet', s.naming_warnings.length ? ` and ${plural(s.naming_warnings.length, 'naming warning')}` : ''),
           h(
             'div',
             { class: 'setup-grid' },
@@ -341,7 +342,7 @@
             'td',
             { class: 'num' },
             s.naming_warnings.length
-              ? h('span', { class: 'badge warn', dataset: { field: 'warnings' } }, `${s.naming_warnings.length} names`)
+              ? h('span', { class: 'badge warn', dataset: { field: 'warnings' } }, plural(s.naming_warnings.length, 'name'))
               : h('span', { class: 'badge ok' }, 'ok'),
           ),
         ),
