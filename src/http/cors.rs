@@ -11,7 +11,7 @@
 //!   `origin_not_allowed`), as the preflight does not carry the write key.
 //! - read endpoints: no cross-origin access, unless the request's origin is the
 //!   one `HttpConfig::read_cors_origin` names.
-//! - `/healthz`, `/readyz`: no CORS headers.
+//! - `/healthz`, `/readyz`, the console (`/`, `/console/*`): no CORS headers.
 
 use std::sync::Arc;
 
@@ -39,9 +39,18 @@ enum Policy {
 }
 
 fn policy_of(path: &str) -> Policy {
-    if path.starts_with("/v1/sources/") || path == "/v1/stats" {
+    let read = path == "/v1/sources"
+        || path.starts_with("/v1/sources/")
+        || path == "/v1/erasures"
+        || path.starts_with("/v1/erasures/")
+        || matches!(path, "/v1/stats" | "/v1/rejected" | "/v1/retention");
+    if read {
         Policy::Read
-    } else if path == "/healthz" || path == "/readyz" {
+    } else if path == "/healthz"
+        || path == "/readyz"
+        || path == "/"
+        || path.starts_with("/console/")
+    {
         Policy::None
     } else {
         Policy::Write

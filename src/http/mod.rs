@@ -24,11 +24,14 @@ mod body;
 mod client;
 mod collect;
 mod config;
+mod console;
 mod cors;
+mod erasures;
 mod error;
 mod firstparty;
 mod health;
 mod ingest;
+mod overview;
 mod reads;
 mod segment;
 mod server;
@@ -130,6 +133,12 @@ fn routes(state: Arc<AppState>) -> Router {
         .route("/v1/sources/{id}/events", get(reads::events))
         .route("/v1/sources/{id}/counts", get(reads::counts))
         .route("/v1/stats", get(reads::stats))
+        .route("/v1/sources", get(overview::sources))
+        .route("/v1/sources/{id}", get(overview::source))
+        .route("/v1/rejected", get(overview::rejected))
+        .route("/v1/retention", get(overview::retention))
+        .route("/v1/erasures", post(erasures::create).get(erasures::list))
+        .route("/v1/erasures/{id}", get(erasures::one))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     for (long, short, call) in [
@@ -142,6 +151,16 @@ fn routes(state: Arc<AppState>) -> Router {
     ] {
         app = app.route(long, segment(call)).route(short, segment(call));
     }
+    // The console only where reads are on: its data calls need the token.
+    if state.read_token.is_some() {
+        app = app.route("/", get(console::index));
+        for (path, i) in console::asset_paths() {
+            app = app.route(
+                &path,
+                get(move |headers: HeaderMap| async move { console::serve_asset(i, &headers) }),
+            );
+        }
+    }
     let app = app
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn_with_state(state.clone(), with_timeout))
@@ -151,8 +170,16 @@ fn routes(state: Arc<AppState>) -> Router {
     if state.path_prefix.is_empty() {
         return app;
     }
-    Router::new()
-        .nest(&state.path_prefix, app)
+    let mut outer = Router::new().nest(&state.path_prefix, app);
+    if state.read_token.is_some() {
+        // `nest` routes `/fp` to the console; `/fp/` too.
+        let base = state.path_prefix.clone();
+        outer = outer.route(
+            &format!("{}/", state.path_prefix.trim_end_matches('/')),
+            get(move || async move { console::page(&base) }),
+        );
+    }
+    outer
         .fallback(|| async { not_found() })
         .layer(middleware::from_fn(error::json_errors))
 }

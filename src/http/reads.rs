@@ -1,5 +1,6 @@
 //! Read endpoints, behind the read token: `GET /v1/sources/{id}/events` (NDJSON,
-//! streamed; the last line is the cursor), `/v1/sources/{id}/counts`,
+//! streamed; the last line is the cursor; with `wait_ms` a long poll that
+//! answers as soon as a matching event exists), `/v1/sources/{id}/counts`,
 //! `/v1/stats`. At most `HttpConfig::max_concurrent_reads` run at once, so
 //! that reads never take the blocking threads writes need; a streamed page
 //! whose client stops reading is abandoned after the write timeout.
@@ -28,9 +29,14 @@ const PAGE_DEFAULT: usize = 1000;
 const PAGE_MAX: usize = 10_000;
 /// Bytes of NDJSON buffered before a chunk is sent.
 const CHUNK_BYTES: usize = 64 << 10;
+/// The longest `wait_ms` of a long poll (the request timeout bounds it too).
+const WAIT_MS_MAX: u64 = 25_000;
+/// How often a long poll looks at the last sequence number (a load of an
+/// atomic; the index is only walked when it moved).
+const WAIT_POLL: Duration = Duration::from_millis(50);
 
 /// Checks `Authorization: Bearer TOKEN` against the server's read token.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.read_token else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -65,7 +71,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Decodes `a=1&b=x%20y&b=z` into pairs (repeated keys kept).
-fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     let decode = |s: &str| -> Result<String, ApiError> {
         let bytes = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());
@@ -99,7 +105,7 @@ fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
 }
 
 /// The filters of a read request.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Filters {
     since: Option<i64>,
     until: Option<i64>,
@@ -109,6 +115,7 @@ struct Filters {
     limit: Option<usize>,
     desc: bool,
     by: Option<String>,
+    wait_ms: Option<u64>,
 }
 
 fn filters(raw: Option<&str>, allowed: &[&str]) -> Result<Filters, ApiError> {
@@ -152,6 +159,16 @@ fn filters(raw: Option<&str>, allowed: &[&str]) -> Result<Filters, ApiError> {
                 }
             }
             "by" => f.by = Some(value),
+            "wait_ms" => {
+                let ms = number(&value)?;
+                if ms > WAIT_MS_MAX {
+                    return Err(ApiError::parameter(
+                        "wait_ms",
+                        format!("must be 0 to {WAIT_MS_MAX}"),
+                    ));
+                }
+                f.wait_ms = Some(ms);
+            }
             _ => {}
         }
     }
@@ -182,7 +199,7 @@ impl Filters {
     }
 }
 
-fn source_of(store: &Store, id: &str) -> Result<SourceId, ApiError> {
+pub(crate) fn source_of(store: &Store, id: &str) -> Result<SourceId, ApiError> {
     let id: u32 = id
         .parse()
         .map_err(|_| ApiError::parameter("id", format!("{id:?} is not a source id")))?;
@@ -241,7 +258,7 @@ fn send_chunk(tx: &mpsc::Sender<Chunk>, chunk: Chunk, timeout: Duration) -> bool
 }
 
 /// Waits for one of the read slots (`HttpConfig::max_concurrent_reads`).
-async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
+pub(crate) async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, ApiError> {
     state.reads.clone().acquire_owned().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -262,12 +279,24 @@ pub(crate) async fn events(
     let f = filters(
         raw.as_deref(),
         &[
-            "since", "until", "name", "profile", "after", "limit", "order",
+            "since", "until", "name", "profile", "after", "limit", "order", "wait_ms",
         ],
     )?;
     let store = state.store.clone();
     let source = source_of(&store, &id)?;
     let limit = f.limit.unwrap_or(PAGE_DEFAULT);
+    if let Some(ms) = f.wait_ms {
+        if f.desc {
+            return Err(ApiError::parameter(
+                "wait_ms",
+                "waits for new events: only with order=asc",
+            ));
+        }
+        // Leave the request a second to answer before its timeout.
+        let longest = state.request_timeout.saturating_sub(Duration::from_secs(1));
+        let f = f.clone();
+        wait_for_match(&state, source, f, Duration::from_millis(ms).min(longest)).await?;
+    }
     let slot = read_slot(&state).await?;
     let (tx, rx) = mpsc::channel(4);
     let write_timeout = state.write_timeout;
@@ -284,6 +313,45 @@ pub(crate) async fn events(
         Body::from_stream(body),
     )
         .into_response())
+}
+
+/// Waits until an event matching `f` exists, `wait` passes or the server
+/// shuts down, without holding a read slot or a thread while nothing happens.
+async fn wait_for_match(
+    state: &AppState,
+    source: SourceId,
+    f: Filters,
+    wait: Duration,
+) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let f = Arc::new(f);
+    let mut checked = None;
+    loop {
+        let seen = state.store.last_seq();
+        if checked != Some(seen) {
+            checked = Some(seen);
+            let store = state.store.clone();
+            let f = f.clone();
+            let slot = read_slot(state).await?;
+            let found = blocking(move || {
+                let _slot = slot;
+                Ok(f.apply(store.query(source)).limit(1).count()? > 0)
+            })
+            .await?;
+            if found {
+                return Ok(());
+            }
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline
+            || state
+                .shutting_down
+                .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(WAIT_POLL.min(deadline - now)).await;
+    }
 }
 
 /// Writes the page as NDJSON chunks; the last line is `{"next_cursor": SEQ}` (or

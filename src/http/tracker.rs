@@ -16,10 +16,10 @@ const SNIPPET: &str = include_str!("../../assets/tracker/snippet.html");
 const CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// One served script: its bytes, gzipped bytes and ETag, computed once.
-struct Script {
-    plain: &'static [u8],
-    gzip: Vec<u8>,
-    etag: HeaderValue,
+pub(crate) struct Script {
+    pub(crate) plain: &'static [u8],
+    pub(crate) gzip: Vec<u8>,
+    pub(crate) etag: HeaderValue,
 }
 
 fn script(minified: bool) -> &'static Script {
@@ -28,7 +28,9 @@ fn script(minified: bool) -> &'static Script {
     &scripts[usize::from(minified)]
 }
 
-fn prepare(text: &'static str) -> Script {
+/// Computes a static file's gzip variant and strong ETag (the console's
+/// assets use it too).
+pub(crate) fn prepare(text: &'static str) -> Script {
     use std::io::Write;
     let digest = sha2::Sha256::digest(text.as_bytes());
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
@@ -48,7 +50,22 @@ fn prepare(text: &'static str) -> Script {
 
 /// `GET /js/firstparty.js` and `/js/firstparty.min.js`.
 pub(crate) fn serve_script(minified: bool, headers: &HeaderMap) -> Response {
-    let script = script(minified);
+    respond(
+        script(minified),
+        headers,
+        "text/javascript; charset=utf-8",
+        CACHE_CONTROL,
+    )
+}
+
+/// A prepared file as the answer to a GET with `headers`: 304 when the client
+/// has this version (`If-None-Match`), gzip when accepted, with its ETag.
+pub(crate) fn respond(
+    script: &Script,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    cache_control: &'static str,
+) -> Response {
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -68,20 +85,17 @@ pub(crate) fn serve_script(minified: bool, headers: &HeaderMap) -> Response {
         script.plain.into_response()
     };
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/javascript; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::ETAG, script.etag.clone());
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(CACHE_CONTROL),
+        HeaderValue::from_static(cache_control),
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()

@@ -1,7 +1,7 @@
 // Runs the browser and SDK tests one after the other, each in its own process
 // with a timeout, and ends with a one-line summary per test; exits 1 if any failed.
 //
-//   FIRSTLOG_BIN=/path/to/firstlog node run.mjs [check-tracker tracker-transport tracker analytics-next rudder-node]
+//   FIRSTLOG_BIN=/path/to/firstlog node run.mjs [check-tracker tracker-transport tracker analytics-next rudder-node console]
 //
 // The tracker build check (`npm run check-tracker`) runs first: the tracker tests
 // must not test a stale firstparty.min.js. check-tracker and tracker-transport
@@ -17,6 +17,7 @@ const TESTS = [
   { name: 'tracker', file: 'tracker.test.mjs', timeoutMs: 10 * 60000 },
   { name: 'analytics-next', file: 'analytics-next.test.mjs', timeoutMs: 5 * 60000 },
   { name: 'rudder-node', file: 'rudder-node.test.mjs', timeoutMs: 3 * 60000 },
+  { name: 'console', file: 'console.test.mjs', timeoutMs: 3 * 60000 },
 ];
 
 const wanted = process.argv.slice(2);

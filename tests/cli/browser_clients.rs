@@ -1,6 +1,7 @@
 //! The browser and SDK tests of `tests/browser` (firstparty.js and
 //! @segment/analytics-next in headless Chromium, @rudderstack/rudder-sdk-node in
-//! Node) against this build's `firstlog serve`: `node tests/browser/run.mjs`
+//! Node, the web console in headless Chromium against `demo --serve`) against
+//! this build's `firstlog serve`: `node tests/browser/run.mjs`
 //! with `FIRSTLOG_BIN` set to the binary under test. Missing node modules are
 //! installed (`npm ci`); a missing Chromium or Node fails the test with how to
 //! install it, unless `FIRSTLOG_SKIP_BROWSER=1` says to skip on purpose.

@@ -4,6 +4,7 @@
 mod support;
 
 mod server_clients;
+mod server_console;
 mod server_cors;
 mod server_errors;
 mod server_firstparty;

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use firstlog::{Options, Source, Store};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -69,8 +70,24 @@ pub fn run(data: Option<PathBuf>, args: &DemoArgs) -> CmdResult {
         .collect::<Result<Vec<_>, _>>()?;
     let (tally, run) = collect(&store, sources, args, dir)?;
     report::print(&store, &tally, &run).map_err(|e| Failure(format!("cannot print: {e}")))?;
+    if args.serve {
+        return serve(store, &run.dir, &args.addr);
+    }
     store.close()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `demo --serve`: serves the demo's store (its rules still on) with the
+/// console and a new random read token, until Ctrl-C.
+fn serve(store: Store, dir: &Path, addr: &str) -> CmdResult {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Failure(format!("cannot generate a read token: {e}")))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let args = crate::ServeOnly::try_parse_from(["demo", "--addr", addr, "--read-token", &token])
+        .map_err(|e| Failure(format!("demo --serve: {e}")))?
+        .serve;
+    crate::serve::serve_store(store, dir, &args, Some(&token))
 }
 
 /// Generates on a second thread while this one collects.

@@ -436,6 +436,20 @@ struct DemoArgs {
     /// The generator's seed (the same seed gives the same stream).
     #[arg(long, default_value_t = 2024)]
     seed: u64,
+    /// Then serve the store with the web console and a generated read token
+    /// (printed with the address to open) until Ctrl-C.
+    #[arg(long)]
+    serve: bool,
+    /// The address of --serve (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    addr: String,
+}
+
+/// `serve`'s options on their own, for `demo --serve` (the defaults of `serve`).
+#[derive(Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 fn main() -> ExitCode {

@@ -91,10 +91,17 @@ fn ensure_descriptors(max_connections: usize) {
 
 /// `serve`.
 pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
-    let config = config(&args)?;
-    ensure_descriptors(args.max_connections);
-    let reads_on = read_token(&args)?.is_some();
     let store = Store::open_with(dir, common::write_options(&args.write)?)?;
+    serve_store(store, dir, &args, None)
+}
+
+/// Serves the open `store` (kept in `dir`) as `args` say until SIGINT or
+/// SIGTERM, then syncs and closes it. `demo`: the read token to print with the
+/// console's address (`demo --serve` generated it).
+pub fn serve_store(store: Store, dir: &Path, args: &ServeArgs, demo: Option<&str>) -> CmdResult {
+    let config = config(args)?;
+    ensure_descriptors(args.max_connections);
+    let reads_on = read_token(args)?.is_some();
     let exporting =
         export::start_for_serve(&store, args.export_dir.as_deref(), &args.export_every)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -106,7 +113,7 @@ pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
         let listener = tokio::net::TcpListener::bind(&args.addr)
             .await
             .map_err(|e| Failure(format!("cannot listen on {}: {e}", args.addr)))?;
-        announce(&listener, dir, reads_on, &args)?;
+        announce(&listener, dir, reads_on, args, demo)?;
         match http::serve(listener, store.clone(), config, shutdown_signal(), grace).await {
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 eprintln!("firstlog serve: {e}; closing anyway");
@@ -131,12 +138,14 @@ pub fn run(dir: &Path, args: ServeArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the address (first line of stdout), the tracker's URL and what is on.
+/// Prints the address (first line of stdout), the tracker's URL and what is
+/// on; for the demo, the console's address and read token on stdout.
 fn announce(
     listener: &tokio::net::TcpListener,
     dir: &Path,
     reads_on: bool,
     args: &ServeArgs,
+    demo: Option<&str>,
 ) -> Result<(), Failure> {
     let local = listener.local_addr()?;
     let scheme = if args.tls_cert.is_some() {
@@ -148,6 +157,16 @@ fn announce(
     let prefix = args.path_prefix.trim_end_matches('/');
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {base}")?;
+    if let Some(token) = demo {
+        writeln!(
+            stdout,
+            "\nThe console: open {base}{prefix}/ and log in with the read token\n  \
+             {token}\n(API: curl -H 'Authorization: Bearer {token}' {base}{prefix}/v1/sources)\n\
+             Stop with Ctrl-C; the store stays in {dir}, serve it again with\n  \
+             firstlog --data {dir} serve --read-token {token}",
+            dir = dir.display()
+        )?;
+    }
     stdout.flush()?;
     eprintln!(
         "firstlog serve: tracker {base}{prefix}/js/firstparty.min.js (the snippet for a site: \
@@ -159,12 +178,12 @@ fn announce(
         }
     );
     eprintln!(
-        "firstlog serve: store {}; read endpoints {}; stop with Ctrl-C or SIGTERM",
+        "firstlog serve: store {}; read endpoints and console {}; stop with Ctrl-C or SIGTERM",
         dir.display(),
         if reads_on {
-            "on (Bearer token)"
+            format!("on (Bearer token; console at {base}{prefix}/)")
         } else {
-            "off (no --read-token)"
+            "off (no --read-token)".to_owned()
         }
     );
     Ok(())
