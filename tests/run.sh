@@ -22,6 +22,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import duckdb' 2>/dev/null || python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# .ci/sdk-smoke installs Segment's Python library into a virtualenv.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing with apt-get: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
