@@ -21,8 +21,7 @@
 //! Arguments: MODE ADDR WRITE_KEY [CLIENTS=2] [SECONDS=10]. Prints the rate of
 //! events acknowledged (or collected); exits 1 if any request failed.
 
-use std::io::{BufReader, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,7 +30,7 @@ use firstlog::Store;
 
 #[path = "support/http1.rs"]
 mod http1;
-use http1::read_response;
+use http1::{connect, read_response};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -131,11 +130,7 @@ impl Run {
         bodies: &[Vec<u8>],
         segment: bool,
     ) -> Result<(), BoxError> {
-        let tcp = TcpStream::connect(addr)?;
-        tcp.set_nodelay(true)?;
-        tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let mut writer = tcp.try_clone()?;
-        let mut reader = BufReader::new(tcp);
+        let (mut writer, mut reader) = connect(addr)?;
         let auth = base64_basic(key);
         for body in bodies.iter().cycle() {
             if self.stop.load(Ordering::Relaxed) {

@@ -12,15 +12,14 @@
 //! Arguments: ADDR WRITE_KEY [CLIENTS=8] [SECONDS=10]. Exits 1 if any request
 //! failed.
 
-use std::io::{BufReader, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[path = "support/http1.rs"]
 mod http1;
-use http1::read_response;
+use http1::{connect, read_response};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -72,11 +71,7 @@ fn client(
     stop: &AtomicBool,
     acked: &AtomicU64,
 ) -> Result<(), BoxError> {
-    let tcp = TcpStream::connect(addr)?;
-    tcp.set_nodelay(true)?;
-    tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut writer = tcp.try_clone()?;
-    let mut reader = BufReader::new(tcp);
+    let (mut writer, mut reader) = connect(addr)?;
     let mut i = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let body = format!(

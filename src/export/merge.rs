@@ -6,13 +6,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::layout::{DAY_MS, PartitionKey};
-use super::lifecycle::{Lifecycle, range_query};
-use super::partition::{OpenFile, Stage, Staged};
-use super::run::each_event;
+use super::layout::DAY_MS;
+use super::lifecycle::Lifecycle;
+use super::partition::{Stage, Staged};
+use super::run::stage_range;
 use super::state::{FileEntry, State};
 use crate::error::Result;
-use crate::event::SourceId;
 use crate::store::Store;
 
 /// Files of one partition read as one new file.
@@ -82,34 +81,15 @@ pub(super) fn merge(
     let (Some(first), Some(last)) = (group.first(), group.last()) else {
         return Ok(None);
     };
-    let key = PartitionKey {
-        source: first.source_id,
-        day: first.day,
-    };
     let span = FileEntry {
         last_seq: last.last_seq,
         ..first.clone()
     };
-    let name = store
-        .source(SourceId(key.source))
-        .map(|s| s.name().to_owned())
-        .unwrap_or_default();
-    let mut open: Option<OpenFile> = None;
-    let query = range_query(store, &state.selection, &span);
-    each_event(&query, lifecycle, |event| {
-        if open.is_none() {
-            open = Some(OpenFile::start(stage, key, event, None)?);
-        }
-        match open.as_mut() {
-            Some(f) => f.push(stage, event, &name),
-            None => Ok(()),
-        }
-    })?;
-    let Some(open) = open else {
+    let Some(staged) = stage_range(store, state, lifecycle, stage, &span, false)? else {
         return Ok(None);
     };
     Ok(Some(Merge {
-        staged: open.finish(stage)?,
+        staged,
         replaces: group.iter().map(|f| f.path.clone()).collect(),
     }))
 }

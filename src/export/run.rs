@@ -297,30 +297,44 @@ fn rewrite(
     stage: &mut Stage<'_>,
     file: &FileEntry,
 ) -> Result<Option<Staged>> {
-    let key = PartitionKey {
-        source: file.source_id,
-        day: file.day,
+    let Some(mut staged) = stage_range(store, state, lifecycle, stage, file, true)? else {
+        return Ok(None);
     };
-    let name = source_name(store, file.source_id);
+    // The file keeps its name, so its recorded range stays the one it names.
+    staged.entry.first_seq = file.first_seq;
+    staged.entry.last_seq = file.last_seq;
+    Ok(Some(staged))
+}
+
+/// Writes what the store shows now of `span`'s partition and sequence range
+/// as one staged file (replacing `span`'s file, under its name, when
+/// `replace`); `None` when nothing is left.
+pub(super) fn stage_range(
+    store: &Store,
+    state: &State,
+    lifecycle: &Lifecycle,
+    stage: &mut Stage<'_>,
+    span: &FileEntry,
+    replace: bool,
+) -> Result<Option<Staged>> {
+    let key = PartitionKey {
+        source: span.source_id,
+        day: span.day,
+    };
+    let name = source_name(store, span.source_id);
+    let replaces = replace.then(|| span.path.clone());
     let mut open: Option<OpenFile> = None;
-    let query = range_query(store, &state.selection, file);
+    let query = range_query(store, &state.selection, span);
     each_event(&query, lifecycle, |event| {
         if open.is_none() {
-            open = Some(OpenFile::start(stage, key, event, Some(file.path.clone()))?);
+            open = Some(OpenFile::start(stage, key, event, replaces.clone())?);
         }
         match open.as_mut() {
             Some(f) => f.push(stage, event, &name),
             None => Ok(()),
         }
     })?;
-    let Some(open) = open else {
-        return Ok(None);
-    };
-    let mut staged = open.finish(stage)?;
-    // The file keeps its name, so its recorded range stays the one it names.
-    staged.entry.first_seq = file.first_seq;
-    staged.entry.last_seq = file.last_seq;
-    Ok(Some(staged))
+    open.map(|open| open.finish(stage)).transpose()
 }
 
 /// Writes the events after `state.exported_through`, up to `through`.
@@ -421,7 +435,7 @@ fn merge_closed(
 
 /// Calls `f` with each event of `query` that has not expired under its
 /// source's maximum age, stopping at the first error.
-pub(super) fn each_event(
+fn each_event(
     query: &Query<'_>,
     lifecycle: &Lifecycle,
     mut f: impl FnMut(&EventRef<'_>) -> Result<()>,

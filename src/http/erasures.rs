@@ -16,9 +16,8 @@ use serde_json::json;
 
 use super::AppState;
 use super::body;
-use super::collect::blocking;
 use super::error::ApiError;
-use super::reads::{authorize, read_slot};
+use super::reads::{authorize, read_blocking};
 use crate::{Scope, SourceId};
 
 /// The largest request body: a profile id and a list of source ids.
@@ -72,9 +71,7 @@ pub(crate) async fn create(
         .decode(BODY_BYTES_MAX)?;
     let (profile_id, scope, suppress) = parse(&bytes)?;
     let store = state.store.clone();
-    let slot = read_slot(&state).await?;
-    let erasure = blocking(move || {
-        let _slot = slot;
+    let erasure = read_blocking(&state, move || {
         let asked = if suppress {
             store.erase_and_suppress_profile(&profile_id, scope)
         } else {

@@ -15,9 +15,8 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::client::Client;
-use super::collect::blocking;
 use super::error::ApiError;
-use super::reads::{authorize, query_pairs, read_slot, source_of};
+use super::reads::{authorize, bounded_param, read_blocking, source_of};
 use super::tracker::snippet;
 use crate::query::Bucket;
 use crate::{CountBy, Source, SourceStats, Store, check_event_name, format_rfc3339};
@@ -55,21 +54,7 @@ impl Origin {
 
 /// The `days` parameter (1 to [`DAYS_MAX`]).
 fn days_of(raw: Option<&str>) -> Result<i64, ApiError> {
-    let mut days = DAYS_DEFAULT;
-    for (key, value) in query_pairs(raw)? {
-        if key != "days" {
-            return Err(ApiError::parameter(
-                &key,
-                "unknown parameter; expected days",
-            ));
-        }
-        days = value
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=DAYS_MAX).contains(d))
-            .ok_or_else(|| ApiError::parameter("days", format!("must be 1 to {DAYS_MAX}")))?;
-    }
-    Ok(days)
+    bounded_param(raw, "days", DAYS_DEFAULT, 1..=DAYS_MAX)
 }
 
 /// The window of days the sparklines cover: `days` days ending with the day of
@@ -187,12 +172,7 @@ pub(crate) async fn sources(
     let days = days_of(raw.as_deref())?;
     let origin = Origin::of(&state, &client, &original, &uri);
     let store = state.store.clone();
-    let slot = read_slot(&state).await?;
-    let body = blocking(move || {
-        let _slot = slot;
-        overviews(&store, None, days, &origin)
-    })
-    .await?;
+    let body = read_blocking(&state, move || overviews(&store, None, days, &origin)).await?;
     Ok(Json(body).into_response())
 }
 
@@ -212,12 +192,7 @@ pub(crate) async fn source(
     let id = source_of(&store, &id)?;
     let source = store.source(id);
     let origin = Origin::of(&state, &client, &original, &uri);
-    let slot = read_slot(&state).await?;
-    let mut body = blocking(move || {
-        let _slot = slot;
-        overviews(&store, source, days, &origin)
-    })
-    .await?;
+    let mut body = read_blocking(&state, move || overviews(&store, source, days, &origin)).await?;
     let one = body["sources"][0].take();
     let mut one = one;
     for key in ["since", "until", "days"] {
@@ -234,24 +209,9 @@ pub(crate) async fn rejected(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
-    let mut limit = REJECTED_DEFAULT;
-    for (key, value) in query_pairs(raw.as_deref())? {
-        if key != "limit" {
-            return Err(ApiError::parameter(
-                &key,
-                "unknown parameter; expected limit",
-            ));
-        }
-        limit = value
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=REJECTED_MAX).contains(n))
-            .ok_or_else(|| ApiError::parameter("limit", format!("must be 1 to {REJECTED_MAX}")))?;
-    }
+    let limit = bounded_param(raw.as_deref(), "limit", REJECTED_DEFAULT, 1..=REJECTED_MAX)?;
     let store = state.store.clone();
-    let slot = read_slot(&state).await?;
-    let body = blocking(move || {
-        let _slot = slot;
+    let body = read_blocking(&state, move || {
         let recent: Vec<Value> = store
             .rejected(limit)
             .into_iter()
@@ -281,9 +241,7 @@ pub(crate) async fn retention(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let store = state.store.clone();
-    let slot = read_slot(&state).await?;
-    let body = blocking(move || {
-        let _slot = slot;
+    let body = read_blocking(&state, move || {
         let policy = store.retention();
         let stats = store.stats();
         let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs());

@@ -70,6 +70,39 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The one query parameter `name` an endpoint takes, parsed and within
+/// `range`; `default` when absent. Any other parameter is refused.
+pub(crate) fn bounded_param<T>(
+    raw: Option<&str>,
+    name: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ApiError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let mut out = default;
+    for (key, value) in query_pairs(raw)? {
+        if key != name {
+            return Err(ApiError::parameter(
+                &key,
+                format!("unknown parameter; expected {name}"),
+            ));
+        }
+        out = value
+            .parse::<T>()
+            .ok()
+            .filter(|v| range.contains(v))
+            .ok_or_else(|| {
+                ApiError::parameter(
+                    name,
+                    format!("must be {} to {}", range.start(), range.end()),
+                )
+            })?;
+    }
+    Ok(out)
+}
+
 /// Decodes `a=1&b=x%20y&b=z` into pairs (repeated keys kept).
 pub(crate) fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     let decode = |s: &str| -> Result<String, ApiError> {
@@ -268,6 +301,20 @@ pub(crate) async fn read_slot(state: &AppState) -> Result<OwnedSemaphorePermit, 
     })
 }
 
+/// Runs `f` on a blocking thread holding a read slot (reads are bounded so
+/// they cannot starve writes).
+pub(crate) async fn read_blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let slot = read_slot(state).await?;
+    blocking(move || {
+        let _slot = slot;
+        f()
+    })
+    .await
+}
+
 /// `GET /v1/sources/{id}/events`.
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
@@ -422,9 +469,7 @@ pub(crate) async fn counts(
             .unwrap_or("name")
             .parse()
             .map_err(|e: String| ApiError::parameter("by", e))?;
-    let slot = read_slot(&state).await?;
-    let counts = blocking(move || {
-        let _slot = slot;
+    let counts = read_blocking(&state, move || {
         Ok(f.apply(store.query(source)).counts(by)?)
     })
     .await?;
@@ -438,12 +483,7 @@ pub(crate) async fn stats(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let store = state.store.clone();
-    let slot = read_slot(&state).await?;
-    let stats = blocking(move || {
-        let _slot = slot;
-        Ok(store.stats())
-    })
-    .await?;
+    let stats = read_blocking(&state, move || Ok(store.stats())).await?;
     Ok(Json(stats).into_response())
 }
 
