@@ -78,10 +78,10 @@ pub enum Error {
     },
 
     /// The disk has no room for a new segment, even a reduced one. Nothing of
-    /// the refused batch was written (unless it was larger than a segment:
-    /// such a batch is written in parts, and the parts before the refusal are
-    /// stored), the store is not poisoned, and writes resume once space is
-    /// freed (each append, and
+    /// the refused batch was written (unless it was larger than the segment it
+    /// started in: such a batch is written in parts, and the parts before the
+    /// refusal are stored; FORMAT.md §2), the store is not poisoned, and
+    /// writes resume once space is freed (each append, and
     /// [`Store::check_writable`](crate::Store::check_writable), tries again).
     #[error(
         "no space left in {dir} for a new segment: at least {needed} bytes are needed; free \

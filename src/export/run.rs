@@ -418,14 +418,24 @@ fn merge_closed(
         let replaced = group.iter().map(|f| f.path.clone());
         match merge::merge(store, state, lifecycle, stage, &group)? {
             Some(m) => {
-                changes.merged_away += m.replaces.len();
-                // A replaced file of the same name is replaced by the rename
-                // (a deletion of it, redone after a crash, would remove the
-                // merged file).
+                // A replaced file of the same name (the others' rows are gone
+                // from the store) is rewritten by the rename, not deleted: a
+                // deletion of it, redone after a crash, would remove the
+                // merged file, and a manifest reader must see it replaced.
                 let own = m.staged.entry.path.as_str();
-                let gone = m.replaces.iter().filter(|p| p.as_str() != own);
-                changes.deleted.extend(gone.cloned());
-                changes.merged.push(m.staged);
+                let gone: Vec<String> = m
+                    .replaces
+                    .iter()
+                    .filter(|p| p.as_str() != own)
+                    .cloned()
+                    .collect();
+                changes.merged_away += gone.len();
+                if gone.len() < m.replaces.len() {
+                    changes.rewritten.push(m.staged);
+                } else {
+                    changes.merged.push(m.staged);
+                }
+                changes.deleted.extend(gone);
             }
             None => changes.deleted.extend(replaced),
         }

@@ -52,7 +52,13 @@ impl Space {
     fn resize(&self, from: usize, to: usize) -> io::Result<()> {
         let (from, to) = (from as u64, to as u64);
         if to <= from {
-            self.used.fetch_sub(from - to, Ordering::AcqRel);
+            // Saturating: a handle still open on a removed file may shrink it.
+            let freed = from - to;
+            let _ = self
+                .used
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                    Some(used.saturating_sub(freed))
+                });
             return Ok(());
         }
         let capacity = self.capacity.load(Ordering::Acquire);
@@ -161,7 +167,7 @@ impl MemFs {
     pub fn write(&self, path: &Path, bytes: Vec<u8>) {
         let mut state = self.state.lock();
         let before = state.files.get(path).map_or(0, |f| f.data.read().len());
-        self.space.used.fetch_sub(before as u64, Ordering::AcqRel);
+        let _ = self.space.resize(before, 0);
         self.space
             .used
             .fetch_add(bytes.len() as u64, Ordering::AcqRel);

@@ -88,10 +88,13 @@ pub(crate) fn plan_deletion(
         segments: 0,
         bytes: 0,
     };
-    for age in ages {
+    for (i, age) in ages.iter().enumerate() {
         let expired = cutoff.is_some_and(|c| age.newest_received.is_none_or(|t| t < c));
         let over = policy.max_bytes.is_some_and(|max| total > max);
-        if !age.sealed || !(expired || over) {
+        // The last segment stays even when sealed (on a full disk it stands
+        // in as the active one): it holds the log's end.
+        let last = i + 1 == ages.len();
+        if last || !age.sealed || !(expired || over) {
             plan.new_start = age.first_seq;
             break;
         }

@@ -43,7 +43,7 @@ impl Log {
     pub(super) fn append_locked(&self, writer: &mut Writer, batch: &mut Batch) -> Result<Appended> {
         if writer.active.segment.is_sealed() {
             // The disk was full when the last segment was sealed.
-            self.start_segment(writer)?;
+            self.start_segment(writer, batch.bytes_from(0))?;
         }
         let first_seq = writer.next_seq;
         let room = Segment::room_for_records(self.config.segment_bytes);
@@ -58,7 +58,7 @@ impl Log {
             }
             let empty = writer.active.segment.record_count() == 0;
             if !empty && rest <= room {
-                self.roll_locked(writer)?;
+                self.roll_locked(writer, rest)?;
                 continue;
             }
             // Larger than what is left here and (or) than a whole segment: write
@@ -84,7 +84,7 @@ impl Log {
                 self.write_range(writer, batch, i..j)?;
                 i = j;
             }
-            self.roll_locked(writer)?;
+            self.roll_locked(writer, batch.bytes_from(i))?;
         }
         debug_assert_eq!(
             writer.next_seq - first_seq,
@@ -140,17 +140,17 @@ impl Log {
         if writer.active.segment.record_count() == 0 {
             return Ok(());
         }
-        self.roll_locked(&mut writer)
+        self.roll_locked(&mut writer, 0)
             .inspect_err(|e| self.poison_on_storage_failure(e))
     }
 
     /// Seals the active segment (unless a full disk left it sealed already)
-    /// and starts a new one.
-    pub(super) fn roll_locked(&self, writer: &mut Writer) -> Result<()> {
+    /// and starts a new one with room for `pending` bytes of records.
+    pub(super) fn roll_locked(&self, writer: &mut Writer, pending: u64) -> Result<()> {
         if !writer.active.segment.is_sealed() {
             self.seal_active(writer)?;
         }
-        self.start_segment(writer)
+        self.start_segment(writer, pending)
     }
 
     /// Seals the active segment and writes its index file. On a full disk the

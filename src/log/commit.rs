@@ -79,11 +79,16 @@ impl Log {
                         .check_writable()
                         .and_then(|()| self.append_locked(&mut writer, &mut batch)),
                 };
-                // A refused record (`TooLarge`) fails its own batch only; any other
-                // failure fails the rest of the group.
+                // A refusal before anything was written (a record `TooLarge`, no
+                // room for a new segment: `DiskFull`) fails its own batch only;
+                // the batches written before it are synced and acknowledged. Any
+                // other failure fails the rest of the group.
+                let refused_unwritten = |e: &Error| {
+                    e.kind() == ErrorKind::TooLarge || matches!(e, Error::DiskFull { .. })
+                };
                 if let Err(e) = &result
                     && failure.is_none()
-                    && e.kind() != ErrorKind::TooLarge
+                    && !refused_unwritten(e)
                 {
                     self.poison_on_storage_failure(e);
                     failure = Some(copy_error(e));

@@ -46,7 +46,7 @@ impl Log {
         {
             return Ok(false);
         }
-        self.roll_locked(&mut writer)
+        self.roll_locked(&mut writer, 0)
             .inspect_err(|e| self.poison_on_storage_failure(e))?;
         Ok(true)
     }
@@ -61,7 +61,7 @@ impl Log {
         if active.is_sealed() || active.record_count() == 0 || active.first_seq() > seq {
             return Ok(false);
         }
-        self.roll_locked(&mut writer)
+        self.roll_locked(&mut writer, 0)
             .inspect_err(|e| self.poison_on_storage_failure(e))?;
         Ok(true)
     }

@@ -16,6 +16,8 @@ mod hidden;
 mod lifecycle;
 mod open;
 mod space;
+
+pub(crate) use space::min_segment_bytes;
 mod sync;
 mod tail;
 
@@ -56,6 +58,9 @@ impl SegmentHandle {
 #[derive(Clone, Debug)]
 pub(crate) struct LogConfig {
     pub segment_bytes: u64,
+    /// The smallest segment started on a short disk: room for the largest
+    /// record (never more than `segment_bytes`).
+    pub min_segment_bytes: u64,
     pub durability: Durability,
     pub recovery: RecoveryMode,
     /// False for a read-only open: nothing is written, appends are refused.

@@ -270,8 +270,9 @@ impl Opening {
         }
     }
 
-    /// Takes a recovered active segment (or replaces it when it is empty and was
-    /// created with another size, so the configured records fit).
+    /// Takes a recovered active segment (or replaces it when it is empty and
+    /// has another size than the configured one: created with another size, or
+    /// smaller for a short disk, or left without room by a full one).
     fn adopt_active(
         &mut self,
         segment: Segment,
@@ -279,8 +280,8 @@ impl Opening {
         index: ActiveIndex,
     ) -> Result<Option<Arc<SegmentHandle>>> {
         let first = segment.first_seq();
+        self.report.tail_repair = repair;
         if self.config.writable
-            && repair.is_none()
             && segment.record_count() == 0
             && segment.capacity() != self.config.segment_bytes
         {
@@ -290,7 +291,6 @@ impl Opening {
             self.next_seq = Some(first);
             return Ok(None);
         }
-        self.report.tail_repair = repair;
         let stale = self.dir.join(index_file_name(first));
         if self.config.writable && self.fs.exists(&stale) {
             self.fs.remove(&stale).map_err(|e| Error::io(&stale, e))?;
@@ -325,6 +325,7 @@ impl Opening {
             dir: &self.dir,
             first_seq: self.next_seq.unwrap_or(self.config.log_start),
             capacity: self.config.segment_bytes,
+            floor: self.config.min_segment_bytes,
             store_id: self.store_id,
             now_ms: self.config.clock.now_ms(),
         }

@@ -384,6 +384,11 @@ impl Segment {
             .saturating_sub(self.published_end() as u64)
     }
 
+    /// The capacity a segment needs to hold `records` bytes of records.
+    pub(crate) fn capacity_for(records: u64) -> u64 {
+        records.saturating_add((SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64)
+    }
+
     /// The most bytes of records any segment of `capacity` can hold.
     pub(crate) fn room_for_records(capacity: u64) -> u64 {
         capacity.saturating_sub((SEGMENT_HEADER_BYTES + TRAILER_BYTES) as u64)

@@ -237,6 +237,10 @@ impl Recovery<'_> {
             Err(e) if crate::error::io_out_of_space(&e) => {
                 let full = (end + TRAILER_BYTES) as u64;
                 if cut || len < full {
+                    // Written, not a sparse extension: sealing writes its
+                    // trailer there, and must not need a new block then.
+                    file.write_all_at(&[0u8; TRAILER_BYTES], end as u64)
+                        .map_err(io)?;
                     file.set_len(full).map_err(io)?;
                 }
                 full

@@ -107,8 +107,10 @@ impl Store {
             catalog.set_retention(retention.to_stored())?;
         }
         let segment_bytes = segment_size(&catalog, &options, writable)?;
+        let record_max = crate::record::padded_len(options.limits.event_bytes_max) as u64;
         let config = LogConfig {
             segment_bytes,
+            min_segment_bytes: crate::log::min_segment_bytes(segment_bytes, record_max),
             durability: options.durability,
             recovery: options.recovery,
             writable,

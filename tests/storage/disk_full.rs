@@ -159,3 +159,133 @@ fn verify_on_a_full_disk_writes_nothing() {
     drop(reader);
     assert_eq!(fs.used_bytes(), used, "nothing written");
 }
+
+/// Events near the largest allowed size, on a disk that runs short: a new
+/// segment always holds the largest record, so once space is freed the
+/// store takes events again (it never keeps an empty segment too small).
+#[test]
+fn large_events_resume_once_space_is_freed() {
+    let fs = MemFs::new();
+    let limits = firstlog::Limits {
+        event_bytes_max: 300 << 10,
+        ..firstlog::Limits::default()
+    };
+    let store =
+        Store::open_with("/mem", mem_options(&fs).segment_bytes(MIB).limits(limits)).expect("open");
+    let key = sources(&store, &["Web"])[0].write_key().to_owned();
+    let big = |i: u64| event(&key, i).property("pad", "y".repeat(290 << 10));
+    for i in 1..=3 {
+        store.collect(big(i)).expect("collect");
+    }
+    fs.set_capacity(Some(fs.used_bytes() + (300 << 10)));
+    let mut refused = None;
+    for i in 4..20 {
+        if let Err(e) = store.collect(big(i)) {
+            refused = Some(e);
+            break;
+        }
+    }
+    let error = refused.expect("the disk filled");
+    assert!(matches!(error, Error::DiskFull { .. }), "{error:?}");
+    assert!(!store.readiness().ready);
+    fs.set_capacity(None);
+    assert!(store.readiness().ready);
+    store
+        .collect(big(100))
+        .expect("collect once space is freed");
+}
+
+/// A batch that fits a segment is never split by a short disk: it is
+/// written whole in a segment made for it, or refused with nothing stored.
+#[test]
+fn a_batch_is_stored_whole_or_not_at_all_on_a_short_disk() {
+    for room in [300u64 << 10, 320 << 10, 400 << 10, 600 << 10] {
+        let fs = MemFs::new();
+        // A disk so small the store starts with a reduced segment (256 KiB).
+        fs.set_capacity(Some(room));
+        let store = open(&fs, MIB);
+        let key = sources(&store, &["Web"])[0].write_key().to_owned();
+        store.collect(event(&key, 1)).expect("collect");
+        // A batch larger than that segment (about 300 KiB).
+        let batch: Vec<_> = (2..2502).map(|i| event(&key, i)).collect();
+        match store.collect_batch(batch) {
+            Ok(receipts) => {
+                assert_eq!(receipts.len(), 2500);
+                assert_eq!(store.last_seq(), 2501);
+            }
+            Err(e) => {
+                assert!(matches!(e, Error::DiskFull { .. }), "{room}: {e:?}");
+                assert_eq!(store.last_seq(), 1, "{room}: nothing of a refused batch");
+            }
+        }
+        fs.set_capacity(None);
+        drop(store);
+        let store = open(&fs, MIB);
+        assert!(store.verify().expect("verify").is_clean());
+    }
+}
+
+/// Under `Durability::Sync`, concurrent appenders that meet a full disk get
+/// `DiskFull` (never `Poisoned`), and every stored event was acknowledged.
+#[test]
+fn sync_group_commit_on_a_full_disk_refuses_only_the_batches_without_room() {
+    let fs = MemFs::new();
+    let store = Store::open_with(
+        "/mem",
+        mem_options(&fs)
+            .segment_bytes(MIB)
+            .durability(firstlog::Durability::Sync),
+    )
+    .expect("open");
+    let key = sources(&store, &["Web"])[0].write_key().to_owned();
+    fs.set_capacity(Some(fs.used_bytes() + MIB + MIB / 2));
+    let acked = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for t in 0..8u64 {
+            let (store, key, acked) = (&store, &key, &acked);
+            scope.spawn(move || {
+                for i in 0..100_000 {
+                    let batch: Vec<_> = (0..10)
+                        .map(|j| event(key, t * 1_000_000 + i * 10 + j))
+                        .collect();
+                    match store.collect_batch(batch) {
+                        Ok(r) => {
+                            acked.fetch_add(r.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Err(Error::DiskFull { .. }) => return,
+                        Err(e) => panic!("expected DiskFull, got {e:?}"),
+                    }
+                }
+            });
+        }
+    });
+    let stored = all_seqs(&store).len() as u64;
+    assert_eq!(
+        stored,
+        acked.into_inner(),
+        "every stored event was acknowledged"
+    );
+    assert_eq!(store.readiness().reason, Some("disk_full"));
+}
+
+/// Retention is how a full disk gets space back: it deletes every expired
+/// segment but the last, even when the last is the sealed stand-in.
+#[test]
+fn retention_frees_a_full_disk() {
+    let fs = MemFs::new();
+    let store = open(&fs, 256 << 10);
+    let key = sources(&store, &["Web"])[0].write_key().to_owned();
+    fs.set_capacity(Some(fs.used_bytes() + MIB));
+    let (acked, error) = fill(&store, &key, 1);
+    assert_disk_full(&store, &error);
+    let segments = store.stats().segments;
+    assert!(segments >= 3, "{segments}");
+    store
+        .set_retention(firstlog::Retention::default().max_bytes(1))
+        .expect("retention");
+    let report = store.maintain().expect("maintain");
+    assert_eq!(store.stats().segments, 1, "{report:?}");
+    assert!(store.readiness().ready, "space is back");
+    let receipt = store.collect(event(&key, acked + 1)).expect("collect");
+    assert_eq!(receipt.seq, Some(acked + 1));
+}
