@@ -45,7 +45,7 @@ pub(super) fn run(store: &Store, options: &ExportOptions) -> Result<ExportReport
     clear_staging(fs, &dirs)?;
     let started = store.now_ms();
     let lifecycle = Lifecycle::read(store, &state);
-    let through = store.stats().synced_seq;
+    let through = store.synced_seq();
     let mut stage = Stage::new(fs, &dirs, &store_id, state.next_run, options.limits());
     let mut changes = apply_lifecycle(store, &state, &lifecycle, &mut stage)?;
     if let Some(after) = options.merge_after_ms() {

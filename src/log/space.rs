@@ -102,6 +102,20 @@ impl Log {
         Ok(())
     }
 
+    /// The error an append would get now, as last seen: like
+    /// [`Log::readiness`] but without trying again to start a segment (no
+    /// file is touched), for statistics.
+    pub(crate) fn last_write_state(&self) -> Result<()> {
+        self.check_writable()?;
+        if self.writer.lock().active.segment.is_sealed() {
+            return Err(Error::DiskFull {
+                dir: self.dir.clone(),
+                needed: self.config.min_segment_bytes,
+            });
+        }
+        Ok(())
+    }
+
     /// The error an append would get now, if any; when the disk was full,
     /// first tries again to start a segment (so this is how writes resume
     /// without an append, and how a readiness check sees space freed).

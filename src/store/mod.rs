@@ -357,6 +357,12 @@ impl Store {
         self.inner.log.visible_seq()
     }
 
+    /// Every event up to this sequence number is on stable storage (as
+    /// [`Stats::synced_seq`], without computing the rest of the statistics).
+    pub fn synced_seq(&self) -> u64 {
+        self.inner.log.synced_seq()
+    }
+
     /// The most recent payloads turned away by JSON collection, newest last.
     pub fn rejected(&self, limit: usize) -> Vec<Rejection> {
         self.inner.quarantine.recent(limit)

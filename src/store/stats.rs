@@ -82,7 +82,8 @@ pub struct Stats {
     pub suppressed: u64,
     /// Why the last background maintenance pass failed, until one succeeds.
     pub maintenance_error: Option<String>,
-    /// Whether the store takes writes now (what `GET /readyz` answers).
+    /// Whether the store took writes when last tried (`GET /readyz` and
+    /// [`Store::readiness`] try again to start a segment after a full disk).
     pub readiness: Readiness,
     /// Bytes free on the store's file system (`None` when not known).
     pub disk_free_bytes: Option<u64>,
@@ -235,7 +236,8 @@ impl Store {
             suppressed_profiles: catalog.data.suppressions.len(),
             suppressed: counters.suppressed.load(Ordering::Relaxed),
             maintenance_error: inner.maintenance_error.lock().clone(),
-            readiness: self.readiness(),
+            // As last seen: statistics touch no file (readiness() retries).
+            readiness: Readiness::of(inner.log.last_write_state()),
             disk_free_bytes: inner.log.fs().free_space(inner.log.dir()).ok().flatten(),
         }
     }
