@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use firstlog::{ErasureState, NewEvent, Scope, Store};
 
-use crate::support::store::{Disk, event, options, sources};
+use crate::support::store::{Disk, event, events_json, options, sources};
 
 /// A marker only the erased profile's events carry.
 const MARKER: &str = "secret-marker-7f3a9c";
@@ -32,17 +32,6 @@ fn fill(store: &Store, key: &str, n: u64) {
             r.unwrap();
         }
     }
-}
-
-/// Every event as JSON, by sequence number.
-fn all_events(store: &Store) -> BTreeMap<u64, String> {
-    store
-        .read_from(0)
-        .map(|e| {
-            let e = e.unwrap();
-            (e.seq(), e.to_json())
-        })
-        .collect()
 }
 
 fn is_erased(json: &str) -> bool {
@@ -74,7 +63,7 @@ fn an_erased_profile_is_hidden_at_once_and_gone_from_every_file_when_done() {
         assert!(store.collect_json(refused.as_bytes()).is_err());
         assert_eq!(store.rejected(10).len(), 1);
         store.sync().unwrap();
-        let before = all_events(&store);
+        let before = events_json(&store);
         assert!(store.stats().sealed_segments >= 3, "several segments");
         assert!(!files_containing(&disk, MARKER).is_empty());
         assert!(files_containing(&disk, "user-3").contains(&"rejected.ndjson".to_owned()));
@@ -86,7 +75,7 @@ fn an_erased_profile_is_hidden_at_once_and_gone_from_every_file_when_done() {
             ErasureState::Pending | ErasureState::Running
         ));
         // Hidden from every read at once, before any compaction.
-        let visible = all_events(&store);
+        let visible = events_json(&store);
         let kept: BTreeMap<u64, String> = before
             .iter()
             .filter(|(_, json)| !is_erased(json))
@@ -115,7 +104,7 @@ fn an_erased_profile_is_hidden_at_once_and_gone_from_every_file_when_done() {
         assert!(done.finished_ms.is_some() && done.removed_bytes > 0);
 
         // Other events keep their sequence numbers and their bytes.
-        assert_eq!(all_events(&store), kept);
+        assert_eq!(events_json(&store), kept);
         assert_eq!(store.verify().unwrap().problems, vec![]);
         assert_eq!(
             store.rejected(10).len(),
@@ -133,7 +122,7 @@ fn an_erased_profile_is_hidden_at_once_and_gone_from_every_file_when_done() {
             );
         }
         let store = disk.open(options());
-        assert_eq!(all_events(&store), kept, "{}: after reopen", disk.name());
+        assert_eq!(events_json(&store), kept, "{}: after reopen", disk.name());
         assert_eq!(store.verify().unwrap().problems, vec![]);
     }
 }
@@ -199,10 +188,10 @@ fn a_pending_erasure_survives_reopen_hides_from_readers_and_resumes() {
         let reader = Store::open_read_only(disk.path());
         if let Ok(reader) = reader {
             assert_eq!(reader.query(app.id()).profile("user-3").count().unwrap(), 0);
-            assert!(all_events(&reader).values().all(|j| !is_erased(j)));
+            assert!(events_json(&reader).values().all(|j| !is_erased(j)));
         }
         let store = disk.open(options());
-        assert!(all_events(&store).values().all(|j| !is_erased(j)));
+        assert!(events_json(&store).values().all(|j| !is_erased(j)));
         store.maintain().unwrap();
         assert!(store.erasure(request.id).unwrap().is_done());
         assert_eq!(store.verify().unwrap().problems, vec![]);

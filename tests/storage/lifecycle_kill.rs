@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use firstlog::testing::SplitMix64;
 use firstlog::{ErasureState, NewEvent, Scope, Store};
 
-use crate::support::store::{T0, options};
+use crate::support::store::{T0, events_json, options};
 
 const CHILD_ENV: &str = "FIRSTLOG_LIFECYCLE_KILL_DIR";
 /// The erased profile, the anonymous id it had before identifying, and the
@@ -150,17 +150,6 @@ fn copy_store(from: &Path, to: &Path) {
     }
 }
 
-/// Every event as JSON, by sequence number.
-fn all_json(store: &Store) -> BTreeMap<u64, String> {
-    store
-        .read_from(0)
-        .map(|e| {
-            let e = e.unwrap();
-            (e.seq(), e.to_json())
-        })
-        .collect()
-}
-
 /// The files of `dir` that contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let needle = needle.as_bytes();
@@ -237,12 +226,12 @@ fn check_after_kill(
         more => panic!("{what}: one erasure asked, the store holds {more:?}"),
     };
     // Hidden at once, whatever the compaction got to.
-    assert_eq!(&all_json(&store), kept, "{what}: before the pass");
+    assert_eq!(&events_json(&store), kept, "{what}: before the pass");
     store.maintain().unwrap();
     let done = store.erasure(request.id).unwrap();
     assert!(done.is_done(), "{what}: {done:?}");
     assert_eq!(done.profile_id, None);
-    assert_eq!(&all_json(&store), kept, "{what}: after the pass");
+    assert_eq!(&events_json(&store), kept, "{what}: after the pass");
     let report = store.verify().unwrap();
     assert!(report.is_clean(), "{what}: {:?}", report.problems);
     store.close().unwrap();
@@ -255,7 +244,7 @@ fn check_after_kill(
         );
     }
     let store = Store::open_with(dir, options()).unwrap();
-    assert_eq!(&all_json(&store), kept, "{what}: after reopening");
+    assert_eq!(&events_json(&store), kept, "{what}: after reopening");
 }
 
 #[test]
@@ -286,7 +275,7 @@ fn sigkill_mid_erasure_leaves_no_byte_of_the_profile() {
         }
         let stats = store.stats();
         assert!(stats.sealed_segments >= 20, "{stats:?}");
-        let before = all_json(&store);
+        let before = events_json(&store);
         store.close().unwrap();
         before
     };

@@ -178,3 +178,14 @@ pub fn assert_verify_reports(store: &Store, file: &Path, offset: u64, context: &
         report.problems
     );
 }
+
+/// Every event the store shows, as JSON, by sequence number.
+pub fn events_json(store: &Store) -> std::collections::BTreeMap<u64, String> {
+    store
+        .read_from(0)
+        .map(|e| {
+            let e = e.expect("read");
+            (e.seq(), e.to_json())
+        })
+        .collect()
+}
