@@ -101,28 +101,6 @@ fn checksum(events: &[AppEvent]) -> u64 {
     h
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as firstlog's JSON output writes times.
-fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let z = secs.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let sod = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
-    )
-}
-
 /// One NDJSON output line for engines without a JSON writer of their own (fjall,
 /// the naive log): the fields of firstlog's `Event::write_json`, in its order,
 /// but `received_at` (which only firstlog records).
@@ -145,7 +123,7 @@ fn write_output_json(e: &AppEvent, seq: u64, out: &mut Vec<u8>) {
         source_id: e.source,
         profile_id: e.user_id.as_deref(),
         session_id: e.session_id.as_deref(),
-        timestamp: rfc3339(e.timestamp_ms),
+        timestamp: firstlog::format_rfc3339(e.timestamp_ms),
         message_id: e.message_id.as_deref(),
         properties: PropsJson(&e.properties),
         context: ContextJson::new(&e.context),
@@ -180,7 +158,7 @@ fn check_ndjson(out: &[u8], expected: &[AppEvent]) -> Result<(), String> {
         let l: Line = serde_json::from_slice(line).map_err(|err| format!("line {i}: {err}"))?;
         if l.event != e.name
             || l.profile_id != e.user_id
-            || l.timestamp != rfc3339(e.timestamp_ms)
+            || l.timestamp != firstlog::format_rfc3339(e.timestamp_ms)
             || l.properties.0 != e.properties
             || l.context.0 != e.context
         {
