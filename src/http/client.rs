@@ -39,7 +39,11 @@ impl FromRequestParts<Arc<AppState>> for Client {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Client::of(parts, state.trust_proxy, state.store_client_ip))
+        Ok(Client::of(
+            parts,
+            state.config.trust_proxy,
+            state.config.store_client_ip,
+        ))
     }
 }
 

@@ -64,7 +64,7 @@ fn allowed_origin(state: &AppState, policy: Policy, headers: &HeaderMap) -> Opti
     match policy {
         Policy::Write => Some(origin.cloned().unwrap_or(HeaderValue::from_static("*"))),
         Policy::Read => {
-            let wanted = state.read_cors_origin.as_deref()?;
+            let wanted = state.config.read_cors_origin.as_deref()?;
             origin
                 .filter(|o| o.as_bytes() == wanted.as_bytes())
                 .cloned()

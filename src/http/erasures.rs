@@ -80,7 +80,7 @@ pub(crate) async fn create(
         Ok(asked?)
     })
     .await?;
-    let location = format!("{}/v1/erasures/{}", state.path_prefix, erasure.id);
+    let location = format!("{}/v1/erasures/{}", state.config.path_prefix, erasure.id);
     let mut response = (StatusCode::ACCEPTED, Json(erasure)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);

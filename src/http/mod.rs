@@ -39,7 +39,6 @@ mod tracker;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -62,17 +61,10 @@ pub use tracker::snippet;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) limits: Limits,
-    /// `None`: read endpoints are off.
-    pub(crate) read_token: Option<String>,
-    pub(crate) request_timeout: Duration,
-    pub(crate) read_cors_origin: Option<String>,
-    pub(crate) trust_proxy: bool,
-    pub(crate) store_client_ip: bool,
-    pub(crate) path_prefix: String,
+    /// How the collector behaves (read token, timeouts, CORS, prefix, ...).
+    pub(crate) config: HttpConfig,
     /// One permit per read allowed to run at once.
     pub(crate) reads: Arc<tokio::sync::Semaphore>,
-    /// How long a streamed page waits for a client that does not read.
-    pub(crate) write_timeout: Duration,
     /// Single-event requests, collected in groups.
     pub(crate) ingest: Arc<ingest::Ingest>,
     pub(crate) shutting_down: AtomicBool,
@@ -90,14 +82,8 @@ fn state(store: Store, config: &HttpConfig) -> AppState {
         limits: store.limits(),
         ingest: ingest::Ingest::new(store.clone()),
         store,
-        read_token: config.read_token.clone(),
-        request_timeout: config.request_timeout,
-        read_cors_origin: config.read_cors_origin.clone(),
-        trust_proxy: config.trust_proxy,
-        store_client_ip: config.store_client_ip,
-        path_prefix: config.path_prefix.clone(),
         reads: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_reads)),
-        write_timeout: config.limits.write_timeout,
+        config: config.clone(),
         shutting_down: AtomicBool::new(false),
     }
 }
@@ -152,7 +138,7 @@ fn routes(state: Arc<AppState>) -> Router {
         app = app.route(long, segment(call)).route(short, segment(call));
     }
     // The console only where reads are on: its data calls need the token.
-    if state.read_token.is_some() {
+    if state.config.read_token.is_some() {
         app = app.route("/", get(console::index));
         for (path, i) in console::asset_paths() {
             app = app.route(
@@ -167,15 +153,15 @@ fn routes(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn(error::json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .with_state(state.clone());
-    if state.path_prefix.is_empty() {
+    if state.config.path_prefix.is_empty() {
         return app;
     }
-    let mut outer = Router::new().nest(&state.path_prefix, app);
-    if state.read_token.is_some() {
+    let mut outer = Router::new().nest(&state.config.path_prefix, app);
+    if state.config.read_token.is_some() {
         // `nest` routes `/fp` to the console; `/fp/` too.
-        let base = state.path_prefix.clone();
+        let base = state.config.path_prefix.clone();
         outer = outer.route(
-            &format!("{}/", state.path_prefix.trim_end_matches('/')),
+            &format!("{}/", state.config.path_prefix.trim_end_matches('/')),
             get(move || async move { console::page(&base) }),
         );
     }
@@ -190,7 +176,7 @@ async fn with_timeout(
     request: Request,
     next: Next,
 ) -> Response {
-    match tokio::time::timeout(state.request_timeout, next.run(request)).await {
+    match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -198,7 +184,7 @@ async fn with_timeout(
             format!(
                 "the request took longer than {} s; events in it may or may not be stored \
                  (retry with the same message ids)",
-                state.request_timeout.as_secs()
+                state.config.request_timeout.as_secs()
             ),
         )
         .into_response(),

@@ -40,7 +40,7 @@ impl Origin {
         let prefix = original
             .path()
             .strip_suffix(uri.path())
-            .unwrap_or(&state.path_prefix)
+            .unwrap_or(&state.config.path_prefix)
             .to_owned();
         Origin {
             host: client

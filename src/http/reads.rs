@@ -37,7 +37,7 @@ const WAIT_POLL: Duration = Duration::from_millis(50);
 
 /// Checks `Authorization: Bearer TOKEN` against the server's read token.
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = &state.read_token else {
+    let Some(expected) = &state.config.read_token else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "reads_disabled",
@@ -340,13 +340,16 @@ pub(crate) async fn events(
             ));
         }
         // Leave the request a second to answer before its timeout.
-        let longest = state.request_timeout.saturating_sub(Duration::from_secs(1));
+        let longest = state
+            .config
+            .request_timeout
+            .saturating_sub(Duration::from_secs(1));
         let f = f.clone();
         wait_for_match(&state, source, f, Duration::from_millis(ms).min(longest)).await?;
     }
     let slot = read_slot(&state).await?;
     let (tx, rx) = mpsc::channel(4);
-    let write_timeout = state.write_timeout;
+    let write_timeout = state.config.limits.write_timeout;
     tokio::task::spawn_blocking(move || {
         stream_events(&store, source, &f, (limit, write_timeout), &tx);
         drop(slot);

@@ -53,7 +53,7 @@ pub(crate) async fn settings(
     let prefix = original
         .path()
         .strip_suffix(uri.path())
-        .unwrap_or(&state.path_prefix);
+        .unwrap_or(&state.config.path_prefix);
     let body = json!({
         "integrations": {
             "Segment.io": {
