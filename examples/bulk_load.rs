@@ -192,22 +192,26 @@ fn name(i: usize) -> &'static str {
     ][i % 4]
 }
 
+/// The events of body `b`: `event(i)` for its global event numbers.
+fn body_events(b: usize, event: impl Fn(usize) -> serde_json::Value) -> Vec<serde_json::Value> {
+    (0..EVENTS_PER_BODY)
+        .map(|j| event(b * EVENTS_PER_BODY + j))
+        .collect()
+}
+
 /// Firstparty bulk bodies: `{"write_key": K, "batch": [...]}`.
 fn firstparty_bodies(key: &str) -> Vec<Vec<u8>> {
     (0..BODIES)
         .map(|b| {
-            let batch: Vec<_> = (0..EVENTS_PER_BODY)
-                .map(|j| {
-                    let i = b * EVENTS_PER_BODY + j;
-                    serde_json::json!({
-                        "event": name(i),
-                        "profile_id": format!("user-{}", i % 5000),
-                        "timestamp": 1_764_547_200_000i64 + i as i64 * 1000,
-                        "properties": properties(i),
-                        "context": context(),
-                    })
+            let batch = body_events(b, |i| {
+                serde_json::json!({
+                    "event": name(i),
+                    "profile_id": format!("user-{}", i % 5000),
+                    "timestamp": 1_764_547_200_000i64 + i as i64 * 1000,
+                    "properties": properties(i),
+                    "context": context(),
                 })
-                .collect();
+            });
             serde_json::to_vec(&serde_json::json!({"write_key": key, "batch": batch}))
                 .unwrap_or_default()
         })
@@ -218,19 +222,16 @@ fn firstparty_bodies(key: &str) -> Vec<Vec<u8>> {
 fn segment_bodies() -> Result<Vec<Vec<u8>>, BoxError> {
     (0..BODIES)
         .map(|b| {
-            let batch: Vec<_> = (0..EVENTS_PER_BODY)
-                .map(|j| {
-                    let i = b * EVENTS_PER_BODY + j;
-                    serde_json::json!({
-                        "type": "track",
-                        "event": name(i),
-                        "userId": format!("user-{}", i % 5000),
-                        "timestamp": "2025-12-01T00:00:00.000Z",
-                        "properties": properties(i),
-                        "context": context(),
-                    })
+            let batch = body_events(b, |i| {
+                serde_json::json!({
+                    "type": "track",
+                    "event": name(i),
+                    "userId": format!("user-{}", i % 5000),
+                    "timestamp": "2025-12-01T00:00:00.000Z",
+                    "properties": properties(i),
+                    "context": context(),
                 })
-                .collect();
+            });
             let json = serde_json::to_vec(&serde_json::json!({"batch": batch}))?;
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             gz.write_all(&json)?;
