@@ -3,13 +3,11 @@
 //! share the following fdatasyncs, and each is answered 200 only after the
 //! sync that covers it.
 
-use std::io;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::support::fs::{HookedFs, Hooks};
+use crate::support::fs::{HookedFs, SyncGate};
 use crate::support::http::{Collector, basic, post, post_json};
 use firstlog::http::HttpConfig;
 use firstlog::testing::MemFs;
@@ -17,33 +15,9 @@ use firstlog::{Durability, Options, Store};
 
 const CLIENTS: usize = 40;
 
-/// Segment fdatasyncs held at a gate, and counted.
-#[derive(Default)]
-struct Gate {
-    closed: Mutex<bool>,
-    changed: Condvar,
-    syncs: AtomicUsize,
-    waiting: AtomicUsize,
-}
-
-impl Hooks for Gate {
-    fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
-        if path.extension().is_some_and(|e| e == "seg") {
-            self.syncs.fetch_add(1, Ordering::SeqCst);
-            self.waiting.fetch_add(1, Ordering::SeqCst);
-            let mut closed = self.closed.lock().unwrap();
-            while *closed {
-                closed = self.changed.wait(closed).unwrap();
-            }
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-        }
-        sync()
-    }
-}
-
 #[test]
 fn concurrent_requests_share_fdatasyncs() {
-    let fs = HookedFs::new(MemFs::new(), Gate::default());
+    let fs = HookedFs::new(MemFs::new(), SyncGate::default());
     let gate = fs.hooks.clone();
     let options = Options::default()
         .durability(Durability::Sync)
@@ -51,7 +25,7 @@ fn concurrent_requests_share_fdatasyncs() {
     let store = Store::open_with("/mem", options).unwrap();
     let key = store.create_source("Web").unwrap().write_key().to_owned();
     let server = Collector::start(store, HttpConfig::default());
-    *gate.closed.lock().unwrap() = true;
+    gate.set(true);
     let baseline = gate.syncs.load(Ordering::SeqCst);
     // One request holds the first sync at the gate; the others arrive meanwhile.
     let send = |i: usize| {
@@ -86,8 +60,7 @@ fn concurrent_requests_share_fdatasyncs() {
         others.iter().all(|t| !t.is_finished()),
         "answered before its sync"
     );
-    *gate.closed.lock().unwrap() = false;
-    gate.changed.notify_all();
+    gate.set(false);
     assert_eq!(first.join().unwrap(), 200);
     for t in others {
         assert_eq!(t.join().unwrap(), 200);

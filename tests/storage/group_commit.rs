@@ -2,49 +2,13 @@
 //! committed together by ONE following fdatasync (group commit), and each returns
 //! only after the sync that covers it.
 
-use std::io;
-use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::support::fs::{HookedFs, Hooks};
+use crate::support::fs::{HookedFs, SyncGate};
 use firstlog::testing::MemFs;
 use firstlog::{Durability, NewEvent, Options, Store};
-
-/// Segment fdatasyncs held at a gate, and counted.
-#[derive(Default)]
-struct Gate {
-    closed: Mutex<bool>,
-    changed: Condvar,
-    syncs: AtomicUsize,
-    waiting: AtomicUsize,
-}
-
-impl Gate {
-    fn pass(&self) {
-        self.syncs.fetch_add(1, Ordering::SeqCst);
-        let mut closed = self.closed.lock().unwrap();
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        while *closed {
-            closed = self.changed.wait(closed).unwrap();
-        }
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-    }
-    fn set(&self, closed: bool) {
-        *self.closed.lock().unwrap() = closed;
-        self.changed.notify_all();
-    }
-}
-
-impl Hooks for Gate {
-    fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
-        if path.extension().is_some_and(|e| e == "seg") {
-            self.pass();
-        }
-        sync()
-    }
-}
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..2000 {
@@ -58,7 +22,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn appenders_arriving_during_a_sync_share_the_next_one() {
-    let fs = HookedFs::new(MemFs::new(), Gate::default());
+    let fs = HookedFs::new(MemFs::new(), SyncGate::default());
     let gate = fs.hooks.clone();
     let options = Options::default()
         .segment_bytes(1 << 20)

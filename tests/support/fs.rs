@@ -120,3 +120,43 @@ impl<H: Hooks> VFile for HookedFile<H> {
         self.inner.map(len)
     }
 }
+
+/// Hooks that hold segment fdatasyncs at a gate while it is closed, and count
+/// them (group-commit tests: who waits for whose sync).
+#[derive(Default)]
+pub struct SyncGate {
+    closed: std::sync::Mutex<bool>,
+    changed: std::sync::Condvar,
+    /// Segment fdatasyncs started.
+    pub syncs: std::sync::atomic::AtomicUsize,
+    /// fdatasyncs held at the gate now.
+    pub waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl SyncGate {
+    fn pass(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.syncs.fetch_add(1, SeqCst);
+        let mut closed = self.closed.lock().expect("gate");
+        self.waiting.fetch_add(1, SeqCst);
+        while *closed {
+            closed = self.changed.wait(closed).expect("gate");
+        }
+        self.waiting.fetch_sub(1, SeqCst);
+    }
+
+    /// Closes (holds every segment fdatasync) or opens the gate.
+    pub fn set(&self, closed: bool) {
+        *self.closed.lock().expect("gate") = closed;
+        self.changed.notify_all();
+    }
+}
+
+impl Hooks for SyncGate {
+    fn sync(&self, path: &Path, sync: &dyn Fn() -> io::Result<()>) -> io::Result<()> {
+        if path.extension().is_some_and(|e| e == "seg") {
+            self.pass();
+        }
+        sync()
+    }
+}
