@@ -48,6 +48,14 @@ impl FromRequestParts<Arc<AppState>> for Client {
 }
 
 impl Client {
+    /// The user agent and IP to fill into an event's context when it has none.
+    pub(crate) fn context_defaults(&self) -> crate::ContextDefaults<'_> {
+        crate::ContextDefaults {
+            user_agent: self.user_agent.as_deref(),
+            ip: self.ip.as_deref(),
+        }
+    }
+
     fn of(parts: &Parts, trust_proxy: bool, store_ip: bool) -> Client {
         let conn = parts.extensions.get::<ConnInfo>().copied();
         let peer = conn.map(|c| c.peer).or_else(|| {

@@ -19,7 +19,7 @@ use super::collect::{single_event, stored, with_body};
 use super::cors::check_origin;
 use super::error::{ApiError, batch_response};
 use super::ingest::{ClientContext, Prepared};
-use crate::{ContextDefaults, Store};
+use crate::Store;
 
 /// `POST /events/track`.
 pub(crate) async fn track(
@@ -49,11 +49,7 @@ pub(crate) async fn bulk(
 ) -> Result<Response, ApiError> {
     let outcomes = with_body(&state, &headers, body, move |store, bytes| {
         check_origins(store, bytes, client.origin.as_deref(), true)?;
-        let defaults = ContextDefaults {
-            user_agent: client.user_agent.as_deref(),
-            ip: client.ip.as_deref(),
-        };
-        Ok(store.collect_batch_json_with(bytes, defaults)?)
+        Ok(store.collect_batch_json_with(bytes, client.context_defaults())?)
     })
     .await?;
     Ok(batch_response(

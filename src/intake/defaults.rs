@@ -22,6 +22,11 @@ impl ContextDefaults<'_> {
         self.user_agent.is_none() && self.ip.is_none()
     }
 
+    /// The context keys and the values to give them when missing.
+    pub(crate) fn fields(&self) -> [(&'static str, Option<&str>); 2] {
+        [("userAgent", self.user_agent), ("ip", self.ip)]
+    }
+
     /// Adds the missing fields to `event`'s context: the object is written again
     /// at the end of `scratch` with them, and the event points at the new copy.
     pub(crate) fn fill(&self, event: &mut RawEvent<'_>, scratch: &mut Vec<u8>) {
@@ -29,12 +34,12 @@ impl ContextDefaults<'_> {
             return;
         }
         let old = event.context.clone();
-        let missing: Vec<(&str, &str)> = [("userAgent", self.user_agent), ("ip", self.ip)]
-            .into_iter()
-            .filter_map(|(key, value)| Some((key, value?)))
-            .filter(|(key, _)| !has_key(&scratch[old.clone()], key))
-            .collect();
-        if missing.is_empty() {
+        let missing = self.fields().map(|(key, value)| {
+            value
+                .filter(|_| !has_key(&scratch[old.clone()], key))
+                .map(|v| (key, v))
+        });
+        if missing.iter().all(Option::is_none) {
             return;
         }
         // The old object: tag (1), length (4), entries.
@@ -42,7 +47,7 @@ impl ContextDefaults<'_> {
         let start = scratch.len();
         let at = enc::begin(scratch, enc::OBJECT);
         scratch.extend_from_within(entries);
-        for (key, value) in missing {
+        for (key, value) in missing.into_iter().flatten() {
             enc::put_str(scratch, key);
             enc::put_string(scratch, value);
         }

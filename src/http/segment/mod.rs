@@ -76,8 +76,7 @@ fn missing_key() -> ApiError {
 fn envelope_of(client: &Client) -> Envelope<'_> {
     Envelope {
         received_ms: now_ms(),
-        user_agent: client.user_agent.as_deref(),
-        ip: client.ip.as_deref(),
+        defaults: client.context_defaults(),
         ..Envelope::default()
     }
 }

@@ -21,7 +21,7 @@
 
 use crate::http::error::ApiError;
 use crate::time::parse_rfc3339;
-use crate::{Map, NewEvent, Value};
+use crate::{ContextDefaults, Map, NewEvent, Value};
 
 /// A Segment call type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,10 +72,9 @@ pub(crate) struct Envelope<'a> {
     pub(crate) batch_fields: Map,
     /// When the server received the request (ms since the epoch).
     pub(crate) received_ms: i64,
-    /// The request's `User-Agent`, for messages without `context.userAgent`.
-    pub(crate) user_agent: Option<&'a str>,
-    /// The client's IP, for messages without `context.ip`.
-    pub(crate) ip: Option<&'a str>,
+    /// The request's `User-Agent` and the client's IP, for messages without
+    /// `context.userAgent` and `context.ip`.
+    pub(crate) defaults: ContextDefaults<'a>,
 }
 
 /// Fields a message may carry that are mapped, not copied to the context.
@@ -271,7 +270,7 @@ fn fill_context(context: &mut Map, msg: &Map, envelope: &Envelope<'_>, anonymous
     if !envelope.batch_fields.is_empty() && !context.contains_key("batch") {
         context.insert("batch", Value::Object(envelope.batch_fields.clone()));
     }
-    for (key, value) in [("userAgent", envelope.user_agent), ("ip", envelope.ip)] {
+    for (key, value) in envelope.defaults.fields() {
         if let Some(v) = value
             && !context.contains_key(key)
         {
@@ -374,8 +373,10 @@ mod tests {
         let env = Envelope {
             context: Some(&batch),
             batch_fields: fields,
-            user_agent: Some("curl/8"),
-            ip: Some("192.0.2.1"),
+            defaults: ContextDefaults {
+                user_agent: Some("curl/8"),
+                ip: Some("192.0.2.1"),
+            },
             ..Envelope::default()
         };
         let p = convert(
